@@ -1,0 +1,1 @@
+"""xplus.curate: datatrove blocks that turn raw parallel corpora into clean, traceable instruction data."""

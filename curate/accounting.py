@@ -1,0 +1,145 @@
+"""Nothing lost: the funnel of a run and the check `input = output + sum(rejects)`.
+
+Read from the per-task stats files (`stats/NNNNN.json`) that datatrove's executors write in each logging
+folder. xplus readers and filters share datatrove's filter counters (`total`, `forwarded`, `dropped`, `dropped_<reason>`), so every block
+says how many pairs came in, went on and were dropped, and why. When the run's rejects folder is given, the
+rows on disk are counted too: a block that drops pairs without writing them is caught as well.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+READER, WRITER = "READER", "WRITER"
+
+
+class AccountingError(RuntimeError):
+    """The counts of a run do not reconcile: pairs were lost or invented."""
+
+
+def _count(value) -> int:
+    """A datatrove stat is an int or a dict holding the running `total`."""
+    return int(value["total"] if isinstance(value, dict) else value)
+
+
+@dataclass
+class BlockCount:
+    """One pipeline block's share of the funnel."""
+
+    name: str
+    kind: str  # READER, WRITER or the block's other type
+    total: int
+    forwarded: int
+    dropped: int
+    reasons: dict[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def from_stats(cls, block: dict) -> BlockCount:
+        name = block["name"]
+        kind = READER if "READER" in name else WRITER if "WRITER" in name else name.split(":", 1)[0].strip()
+        stats = block.get("stats", {})
+        total = _count(stats.get("total", stats.get("documents", 0)))
+        dropped = _count(stats.get("dropped", 0))
+        forwarded = _count(stats.get("forwarded", total - dropped)) if kind != WRITER else total
+        reasons = {k.removeprefix("dropped_"): _count(v) for k, v in stats.items() if k.startswith("dropped_")}
+        return cls(name.split(":", 1)[-1].strip(), kind, total, forwarded, dropped, reasons)
+
+    def __add__(self, other: BlockCount) -> BlockCount:
+        reasons = dict(self.reasons)
+        for reason, n in other.reasons.items():
+            reasons[reason] = reasons.get(reason, 0) + n
+        return BlockCount(self.name, self.kind, self.total + other.total, self.forwarded + other.forwarded,
+                          self.dropped + other.dropped, reasons)
+
+
+@dataclass
+class Funnel:
+    """The blocks of a run in pipeline order, and the totals the invariant is about."""
+
+    blocks: list[BlockCount]
+    rejects_on_disk: int | None = None
+
+    @classmethod
+    def from_logging_dirs(cls, *logging_dirs: str | Path, rejects_dir: str | Path | None = None) -> Funnel:
+        """Sum the per-task stats (`stats/NNNNN.json`) of each logging folder, in pipeline order.
+
+        Per-task files rather than the merged `stats.json`: after `--resume` the merged file only covers the
+        tasks of the last launch. Every task the executor planned must have its file.
+        """
+        blocks: list[BlockCount] = []
+        for folder in map(Path, logging_dirs):
+            blocks += _merged_blocks(folder)
+        on_disk = count_reject_rows(rejects_dir) if rejects_dir is not None else None
+        return cls(blocks, on_disk)
+
+    @property
+    def input(self) -> int:
+        return sum(b.total for b in self.blocks if b.kind == READER)
+
+    @property
+    def output(self) -> int:
+        return sum(b.total for b in self.blocks if b.kind == WRITER)
+
+    @property
+    def rejected(self) -> int:
+        return sum(b.dropped for b in self.blocks if b.kind != WRITER)
+
+    def problems(self) -> list[str]:
+        found = []
+        if self.input != self.output + self.rejected:
+            found.append(f"input {self.input} != output {self.output} + rejects {self.rejected} "
+                         f"(difference {self.input - self.output - self.rejected})")
+        for block in self.blocks:
+            if block.kind != WRITER and block.total != block.forwarded + block.dropped:
+                found.append(f"{block.name}: total {block.total} != forwarded {block.forwarded} + "
+                             f"dropped {block.dropped}")
+            if sum(block.reasons.values()) != block.dropped:
+                found.append(f"{block.name}: {block.dropped} dropped but reasons add up to "
+                             f"{sum(block.reasons.values())}")
+        if self.rejects_on_disk is not None and self.rejects_on_disk != self.rejected:
+            found.append(f"rejects files hold {self.rejects_on_disk} rows, stats count {self.rejected} rejects")
+        return found
+
+    def check(self) -> Funnel:
+        """Raise `AccountingError` listing every count that does not reconcile."""
+        if problems := self.problems():
+            raise AccountingError("pair accounting failed:\n  " + "\n  ".join(problems))
+        return self
+
+    def table(self) -> str:
+        """The funnel as a Markdown table: pairs into and out of each block, drops by reason."""
+        rows = ["| block | in | out | dropped | reasons |", "|---|---:|---:|---:|---|"]
+        for b in self.blocks:
+            reasons = ", ".join(f"{k} {v}" for k, v in sorted(b.reasons.items(), key=lambda kv: -kv[1]))
+            rows.append(f"| {b.name} | {b.total} | {b.forwarded} | {b.dropped} | {reasons} |")
+        ok = "OK" if not self.problems() else "FAILED"
+        rows.append(f"\naccounting {ok}: input {self.input} = output {self.output} + rejects {self.rejected}")
+        return "\n".join(rows)
+
+
+def _merged_blocks(folder: Path) -> list[BlockCount]:
+    executor = folder / "executor.json"
+    world_size = json.loads(executor.read_text())["world_size"] if executor.exists() else None
+    task_files = sorted((folder / "stats").glob("*.json"))
+    if not task_files or (world_size is not None and len(task_files) != world_size):
+        raise AccountingError(f"{folder}: stats of {len(task_files)} task(s) found, {world_size or '?'} planned: "
+                              f"the run is not complete (rerun with --resume)")
+    merged: list[BlockCount] = []
+    for task_file in task_files:
+        blocks = [BlockCount.from_stats(b) for b in json.loads(task_file.read_text())]
+        merged = blocks if not merged else [a + b for a, b in zip(merged, blocks, strict=True)]
+    return merged
+
+
+def count_reject_rows(rejects_dir: str | Path) -> int:
+    """Rows in all rejects files under `rejects_dir` (JSONL, optionally gzip)."""
+    import gzip
+
+    total = 0
+    for path in Path(rejects_dir).rglob("*.jsonl*"):
+        opener = gzip.open if path.suffix == ".gz" else open
+        with opener(path, "rb") as f:
+            total += sum(1 for _ in f)
+    return total

@@ -1,0 +1,56 @@
+"""`xplus curate ...`: the curation subcommands that need no recipe (the recipe runner, `xplus curate run`,
+is added by `xplus.pipelines`)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from xplus.curate.accounting import AccountingError, Funnel
+from xplus.curate.languages import UnknownLanguageError, get_language
+
+
+def add_parser(groups: argparse._SubParsersAction) -> argparse._SubParsersAction:
+    parser = groups.add_parser("curate", help="curate parallel corpora into instruction data")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    languages = commands.add_parser("languages", help="look up language codes in the registry")
+    languages.add_argument("codes", nargs="+", help="any code form: en, EN-US, eng, eng_Latn, swa, __label__sw")
+    languages.set_defaults(func=_languages)
+
+    accounting = commands.add_parser("accounting", help="re-check that a finished run lost no pair")
+    accounting.add_argument("run_dir", type=Path)
+    accounting.set_defaults(func=_accounting)
+    return commands
+
+
+def _languages(args: argparse.Namespace) -> int:
+    status = 0
+    for code in args.codes:
+        try:
+            lang = get_language(code)
+        except UnknownLanguageError as err:
+            print(f"{code}: {err}")
+            status = 1
+            continue
+        print(f"{code} -> {lang.flores200}: {lang.name} (BenchMAX: {lang.benchmax_name}); iso639-1 "
+              f"{lang.iso639_1 or '-'}, iso639-3 {lang.iso639_3}, FLORES-101 {lang.flores101 or '-'}, script "
+              f"{lang.script}, lid176 {lang.lid176 or '-'}, lid218e {lang.lid218e}, glotlid {lang.glotlid or '-'}, "
+              f"segmentation {lang.segmentation}")
+    return status
+
+
+def run_funnel(run_dir: Path) -> Funnel:
+    """The funnel of a run folder laid out by `xplus curate run` (`logs/`, `rejects/`)."""
+    return Funnel.from_logging_dirs(run_dir / "logs", rejects_dir=run_dir / "rejects")
+
+
+def _accounting(args: argparse.Namespace) -> int:
+    funnel = run_funnel(args.run_dir)
+    print(funnel.table())
+    try:
+        funnel.check()
+    except AccountingError as err:
+        print(err)
+        return 1
+    return 0

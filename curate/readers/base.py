@@ -1,0 +1,163 @@
+"""What every bitext reader shares: language codes, sharding, line decoding, rejects and stats.
+
+A reader turns one source family into bitext records (`xplus.curate.record`). It never drops a pair silently:
+a unit it cannot turn into a pair (undecodable bytes, a malformed JSON line, a TMX unit without a `seg`) is
+still yielded by `read_unit` with `mark_rejected(...)` set, and `run` sends it to the exclusion writer and
+counts it. Stats follow datatrove's filters (`total`, `forwarded`, `dropped`, `dropped_<reason>`), so the
+run's accounting treats readers and filters alike. Problems that make a whole input unusable (Moses files of
+different lengths, broken XML) raise `BitextFormatError` naming the file(s), line and field instead.
+
+Empty sides are *not* dropped here: they keep their line numbers and reach the cleaner, which rejects them
+with a reason (datatrove's own readers skip documents without text, silently).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from datatrove.data import Document, DocumentsPipeline
+from datatrove.io import DataFolderLike, get_datafolder
+from datatrove.pipeline.base import PipelineStep
+from datatrove.pipeline.writers.disk_base import DiskWriter
+from datatrove.utils.logging import logger
+from datatrove.utils.typeshelper import StatHints
+from tqdm import tqdm
+
+from xplus.curate.languages import normalize
+from xplus.curate.record import REJECT_REASON, make_pair, mark_rejected
+
+STEP = "unify"
+UTF8_BOM = b"\xef\xbb\xbf"
+MAX_LOGGED_REJECTS = 5
+
+
+class BitextFormatError(ValueError):
+    """An input that cannot be read as bitext at all; the message names the file, line and field."""
+
+
+def decode_line(raw: bytes, first: bool) -> tuple[str, str | None]:
+    """Decode one raw line: drop the line end (`\\n`, `\\r\\n`) and a leading BOM on the first line.
+
+    Returns `(text, problem)`; undecodable bytes give the text with U+FFFD and a problem description, so the
+    pair can be rejected while its content stays readable in the rejects file.
+    """
+    raw = raw.rstrip(b"\n").rstrip(b"\r")
+    if first and raw.startswith(UTF8_BOM):
+        raw = raw[len(UTF8_BOM):]
+    try:
+        return raw.decode("utf-8"), None
+    except UnicodeDecodeError as err:
+        return raw.decode("utf-8", "replace"), f"invalid UTF-8 at byte {err.start}"
+
+
+class BitextReader(PipelineStep, ABC):
+    """Base of the xplus readers.
+
+    Args:
+        data_folder: local or remote folder (anything datatrove's `get_datafolder` takes)
+        src_lang / tgt_lang: language codes in any form the registry knows (`en`, `EN-US`, `eng_Latn`, `swa`)
+        corpus: corpus name stored in each record (default: the data folder's name)
+        exclusion_writer: where pairs rejected while reading go (with step `unify` and a reason)
+        glob_pattern / recursive: which files of the folder to read
+        limit: stop after this many pairs per task (-1: all)
+        doc_progress: show a progress bar of pairs
+    """
+
+    type = "📖 - READER"
+
+    def __init__(
+        self,
+        data_folder: DataFolderLike,
+        src_lang: str,
+        tgt_lang: str,
+        corpus: str | None = None,
+        exclusion_writer: DiskWriter | None = None,
+        glob_pattern: str | None = None,
+        recursive: bool = True,
+        limit: int = -1,
+        doc_progress: bool = False,
+    ):
+        super().__init__()
+        self.data_folder = get_datafolder(data_folder)
+        self.src_lang = normalize(src_lang)
+        self.tgt_lang = normalize(tgt_lang)
+        if self.src_lang == self.tgt_lang:
+            raise ValueError(f"source and target language are the same ({src_lang!r}, {tgt_lang!r})")
+        self.corpus = corpus or self.data_folder.path.rstrip("/").rsplit("/", 1)[-1]
+        self.exclusion_writer = exclusion_writer
+        self.glob_pattern = glob_pattern
+        self.recursive = recursive
+        self.limit = limit
+        self.doc_progress = doc_progress
+        self._logged_rejects: dict[str, int] = {}
+
+    # -- what a reader implements -------------------------------------------------------------------------
+    @abstractmethod
+    def units(self) -> list[Any]:
+        """All input units (files, file pairs), in a deterministic order; tasks take every world_size-th."""
+
+    @abstractmethod
+    def read_unit(self, unit: Any) -> Iterator[Document]:
+        """Yield one record per input pair, rejected ones included (marked with `mark_rejected`)."""
+
+    # -- shared helpers ----------------------------------------------------------------------------------
+    def list_files(self, suffixes: Iterable[str] | None = None) -> list[str]:
+        files = self.data_folder.list_files(recursive=self.recursive, glob_pattern=self.glob_pattern)
+        if suffixes is not None:
+            suffixes = tuple(suffixes)
+            files = [f for f in files if f.endswith(suffixes)]
+        return sorted(files)
+
+    def pair(self, src_text: str, tgt_text: str, file: str, line: int, extra: dict | None = None) -> Document:
+        return make_pair(src_text, tgt_text, self.src_lang, self.tgt_lang, self.corpus, file, line, extra)
+
+    def rejected(self, reason: str, detail: str, file: str, line: int, src_text: str = "", tgt_text: str = "",
+                 extra: dict | None = None) -> Document:
+        """A record for an input unit that cannot become a pair; it goes to the rejects, never vanishes."""
+        doc = self.pair(src_text, tgt_text, file, line, extra)
+        mark_rejected(doc, STEP, reason, f"{file}:{line}: {detail}")
+        return doc
+
+    def _log_reject(self, reason: str, doc: Document) -> None:
+        """Log the first few rejects of each reason in full; the rest are in the rejects file and stats."""
+        seen = self._logged_rejects.get(reason, 0)
+        if seen < MAX_LOGGED_REJECTS:
+            suffix = " (further rejects of this kind: see the rejects file)" if seen + 1 == MAX_LOGGED_REJECTS else ""
+            logger.warning(f"{self.name}: rejected ({reason}) {doc.metadata.get('reject_detail')}{suffix}")
+        self._logged_rejects[reason] = seen + 1
+
+    # -- the datatrove step ------------------------------------------------------------------------------
+    def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        if data:
+            yield from data
+        units = self.units()
+        if not units:
+            raise BitextFormatError(f"{self.name}: no input found in {self.data_folder.path}")
+        shard = units[rank::world_size]
+        forwarded = 0
+        with (
+            self.exclusion_writer if self.exclusion_writer else contextlib.nullcontext() as writer,
+            tqdm(desc=f"{self.corpus} pairs", unit="pair", disable=not self.doc_progress) as progress,
+        ):
+            for unit in shard:
+                logger.info(f"{self.name}: reading {unit}")
+                self.stat_update("input_units")
+                for doc in self.read_unit(unit):
+                    if self.limit != -1 and forwarded >= self.limit:
+                        return
+                    self.stat_update(StatHints.total)
+                    progress.update()
+                    reason = doc.metadata.get(REJECT_REASON)
+                    if reason:
+                        self.stat_update(StatHints.dropped, f"dropped_{reason}")
+                        self._log_reject(reason, doc)
+                        if writer:
+                            writer.write(doc, rank)
+                        continue
+                    self.stat_update(StatHints.forwarded)
+                    self.update_doc_stats(doc)
+                    forwarded += 1
+                    yield doc

@@ -1,0 +1,59 @@
+"""Writers for curated pairs and for rejects.
+
+`BitextJsonlWriter` / `BitextParquetWriter` write the paper's unified record (`src, trg, src_line, tgt_line`)
+plus provenance. `RejectsWriter` writes every dropped pair with the `step` and `reason` that dropped it; give
+each dropping block its own (`rejects_writer(run_dir, "clean")`), so the rejects of a run sit in
+`rejects/<step>/` and can be counted per step.
+"""
+
+from __future__ import annotations
+
+from datatrove.data import Document
+from datatrove.io import DataFolderLike
+from datatrove.pipeline.writers import JsonlWriter, ParquetWriter
+
+from xplus.curate.record import rejected_row, unified
+
+
+def _unified_adapter(_writer, document: Document) -> dict:
+    return unified(document)
+
+
+def _rejected_adapter(_writer, document: Document) -> dict:
+    return rejected_row(document)
+
+
+class BitextJsonlWriter(JsonlWriter):
+    """Unified bitext records as JSONL (one file per task: `${rank}.jsonl`, gzip unless told otherwise)."""
+
+    name = "💾 Bitext JSONL"
+
+    def __init__(self, output_folder: DataFolderLike, output_filename: str = "${rank}.jsonl",
+                 compression: str | None = None):
+        super().__init__(output_folder, output_filename=output_filename, compression=compression,
+                         adapter=_unified_adapter)
+
+
+class BitextParquetWriter(ParquetWriter):
+    """Unified bitext records as parquet (one file per task)."""
+
+    name = "💾 Bitext parquet"
+
+    def __init__(self, output_folder: DataFolderLike, output_filename: str = "${rank}.parquet"):
+        super().__init__(output_folder, output_filename=output_filename, adapter=_unified_adapter)
+
+
+class RejectsWriter(JsonlWriter):
+    """Dropped pairs with `step`, `reason` (and `detail` where a block gives one)."""
+
+    name = "🗑 Rejects"
+
+    def __init__(self, output_folder: DataFolderLike, output_filename: str = "${rank}.jsonl"):
+        super().__init__(output_folder, output_filename=output_filename, compression=None,
+                         adapter=_rejected_adapter)
+
+
+def rejects_writer(run_dir: DataFolderLike, step: str) -> RejectsWriter:
+    """The rejects writer of one step of a run: `<run_dir>/rejects/<step>/`."""
+    base = run_dir if isinstance(run_dir, str) else run_dir.path
+    return RejectsWriter(f"{base.rstrip('/')}/rejects/{step}")

@@ -1,0 +1,1 @@
+"""xplus.evaluate: FLORES translation and its scores (spBLEU, chrF++, xCOMET)."""

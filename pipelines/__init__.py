@@ -1,0 +1,1 @@
+"""xplus.pipelines: ready recipes and the root `xplus` command line."""

@@ -1,0 +1,34 @@
+"""Shared fixtures: the real sample data in ../shared/data and a helper to run datatrove pipelines."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from datatrove.executor import LocalPipelineExecutor
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def shared_data_dir() -> Path:
+    """`../shared/data` next to the repo root (or `$XPLUS_SHARED_DATA`)."""
+    return Path(os.environ.get("XPLUS_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    path = shared_data_dir()
+    if not (path / "README.md").is_file():
+        pytest.fail(f"the real sample data is missing: expected {path} (set XPLUS_SHARED_DATA)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def bitext(shared_data) -> Path:
+    return shared_data / "bitext"
+
+
+def run_pipeline(pipeline: list, logging_dir: Path, tasks: int = 1) -> None:
+    """Run blocks with datatrove's local executor, one worker, in this process."""
+    LocalPipelineExecutor(pipeline, tasks=tasks, workers=1, logging_dir=str(logging_dir)).run()

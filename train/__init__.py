@@ -1,0 +1,1 @@
+"""xplus.train: layer-selective multi-stage tuning of decoder-only LLMs (with full and LoRA baselines)."""
