@@ -1,9 +1,10 @@
 """Nothing lost: the funnel of a run and the check `input = output + sum(rejects)`.
 
 Read from the per-task stats files (`stats/NNNNN.json`) that datatrove's executors write in each logging
-folder. xplus readers and filters share datatrove's filter counters (`total`, `forwarded`, `dropped`, `dropped_<reason>`), so every block
-says how many pairs came in, went on and were dropped, and why. When the run's rejects folder is given, the
-rows on disk are counted too: a block that drops pairs without writing them is caught as well.
+folder. xplus readers and filters share datatrove's filter counters (`total`, `forwarded`, `dropped`,
+`dropped_<reason>`), so every block says how many pairs came in, went on and were dropped, and why. When the
+run's rejects folder is given, the rows on disk are counted too: a block that drops pairs without writing
+them is caught as well.
 """
 
 from __future__ import annotations
@@ -79,8 +80,13 @@ class Funnel:
         return sum(b.total for b in self.blocks if b.kind == READER)
 
     @property
+    def writers(self) -> list[BlockCount]:
+        return [b for b in self.blocks if b.kind == WRITER]
+
+    @property
     def output(self) -> int:
-        return sum(b.total for b in self.blocks if b.kind == WRITER)
+        """Pairs written; each output format's writer sees every pair, so they must all agree."""
+        return self.writers[0].total if self.writers else 0
 
     @property
     def rejected(self) -> int:
@@ -91,6 +97,8 @@ class Funnel:
         if self.input != self.output + self.rejected:
             found.append(f"input {self.input} != output {self.output} + rejects {self.rejected} "
                          f"(difference {self.input - self.output - self.rejected})")
+        if len({w.total for w in self.writers}) > 1:
+            found.append("output formats disagree: " + ", ".join(f"{w.name} {w.total}" for w in self.writers))
         for block in self.blocks:
             if block.kind != WRITER and block.total != block.forwarded + block.dropped:
                 found.append(f"{block.name}: total {block.total} != forwarded {block.forwarded} + "

@@ -8,15 +8,33 @@ each dropping block its own (`rejects_writer(run_dir, "clean")`), so the rejects
 
 from __future__ import annotations
 
+import os
+
+import orjson
+import pyarrow as pa
 from datatrove.data import Document
 from datatrove.io import DataFolderLike
 from datatrove.pipeline.writers import JsonlWriter, ParquetWriter
+from xplus.curate.record import CORPUS, EXTRA, FILE, LINE, UNIFIED_FIELDS, rejected_row, unified
 
-from xplus.curate.record import rejected_row, unified
+PARQUET_SCHEMA = pa.schema([(name, pa.string()) for name in (*UNIFIED_FIELDS, CORPUS, FILE)]
+                           + [(LINE, pa.int64()), (EXTRA, pa.string())])
+
+
+def _folder(folder: DataFolderLike | os.PathLike) -> DataFolderLike:
+    """datatrove takes str/DataFolder; users also pass pathlib.Path."""
+    return os.fspath(folder) if isinstance(folder, os.PathLike) else folder
 
 
 def _unified_adapter(_writer, document: Document) -> dict:
     return unified(document)
+
+
+def _unified_parquet_adapter(_writer, document: Document) -> dict:
+    row = unified(document)
+    extra = row.pop(EXTRA, None)
+    row[EXTRA] = orjson.dumps(extra).decode() if extra else None
+    return row
 
 
 def _rejected_adapter(_writer, document: Document) -> dict:
@@ -30,17 +48,19 @@ class BitextJsonlWriter(JsonlWriter):
 
     def __init__(self, output_folder: DataFolderLike, output_filename: str = "${rank}.jsonl",
                  compression: str | None = None):
-        super().__init__(output_folder, output_filename=output_filename, compression=compression,
+        super().__init__(_folder(output_folder), output_filename=output_filename, compression=compression,
                          adapter=_unified_adapter)
 
 
 class BitextParquetWriter(ParquetWriter):
-    """Unified bitext records as parquet (one file per task)."""
+    """Unified bitext records as parquet (one file per task), with a fixed schema: sources differ in their
+    extra fields (ParaCrawl labels, NLLB scores), so `extra` is a JSON string column here."""
 
     name = "💾 Bitext parquet"
 
     def __init__(self, output_folder: DataFolderLike, output_filename: str = "${rank}.parquet"):
-        super().__init__(output_folder, output_filename=output_filename, adapter=_unified_adapter)
+        super().__init__(_folder(output_folder), output_filename=output_filename,
+                         adapter=_unified_parquet_adapter, schema=PARQUET_SCHEMA)
 
 
 class RejectsWriter(JsonlWriter):
@@ -49,11 +69,12 @@ class RejectsWriter(JsonlWriter):
     name = "🗑 Rejects"
 
     def __init__(self, output_folder: DataFolderLike, output_filename: str = "${rank}.jsonl"):
-        super().__init__(output_folder, output_filename=output_filename, compression=None,
+        super().__init__(_folder(output_folder), output_filename=output_filename, compression=None,
                          adapter=_rejected_adapter)
 
 
-def rejects_writer(run_dir: DataFolderLike, step: str) -> RejectsWriter:
+def rejects_writer(run_dir: DataFolderLike | os.PathLike, step: str) -> RejectsWriter:
     """The rejects writer of one step of a run: `<run_dir>/rejects/<step>/`."""
+    run_dir = _folder(run_dir)
     base = run_dir if isinstance(run_dir, str) else run_dir.path
     return RejectsWriter(f"{base.rstrip('/')}/rejects/{step}")

@@ -45,7 +45,7 @@ class SpmModelMissingError(FileNotFoundError):
 
 def spm_model_path(tokenize: str) -> Path:
     """Where sacrebleu looks for the model of `tokenize` ('flores200', 'flores101'): models/<basename of
-    its URL> under sacrebleu's directory, taken from $SACREBLEU (or ~/.sacrebleu) when sacrebleu is imported."""
+    its URL> under sacrebleu's directory, which it takes from $SACREBLEU (or ~/.sacrebleu) on import."""
     url = tokenizer_spm.SPM_MODELS[tokenize]["url"]
     return Path(tokenizer_spm.SACREBLEU_DIR) / "models" / os.path.basename(url)
 
@@ -65,8 +65,8 @@ def ensure_spm_model(tokenize: str) -> Path:
         path.unlink(missing_ok=True)  # a partial download would be loaded as a corrupt model next time
         raise SpmModelMissingError(
             f"spBLEU needs sacrebleu's {tokenize} SentencePiece model, which is not at {path} and could not "
-            f"be downloaded from {url} ({type(err).__name__}: {err}). sacrebleu looks for it in models/ under "
-            f"$SACREBLEU (default ~/.sacrebleu; now {tokenizer_spm.SACREBLEU_DIR}), named {path.name}. "
+            f"be downloaded from {url} ({type(err).__name__}: {err}). sacrebleu looks for it in models/ "
+            f"under $SACREBLEU (default ~/.sacrebleu; now {tokenizer_spm.SACREBLEU_DIR}), named {path.name}. "
             f"To place it: on a machine with network run `curl -L -o {path.name} {url}`, copy the file to "
             f"{path}, or set SACREBLEU to a directory whose models/ folder holds it."
         ) from err

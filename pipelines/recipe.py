@@ -16,7 +16,6 @@ from typing import Any
 
 import yaml
 from datatrove.pipeline.base import PipelineStep
-
 from xplus.curate.clean import STEP as CLEAN_STEP
 from xplus.curate.clean import Cleaner
 from xplus.curate.readers.base import STEP as UNIFY_STEP

@@ -14,6 +14,7 @@ with a reason (datatrove's own readers skip documents without text, silently).
 from __future__ import annotations
 
 import contextlib
+import os
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -25,7 +26,6 @@ from datatrove.pipeline.writers.disk_base import DiskWriter
 from datatrove.utils.logging import logger
 from datatrove.utils.typeshelper import StatHints
 from tqdm import tqdm
-
 from xplus.curate.languages import normalize
 from xplus.curate.record import REJECT_REASON, make_pair, mark_rejected
 
@@ -81,12 +81,15 @@ class BitextReader(PipelineStep, ABC):
         doc_progress: bool = False,
     ):
         super().__init__()
-        self.data_folder = get_datafolder(data_folder)
+        self.data_folder = get_datafolder(os.fspath(data_folder) if isinstance(data_folder, os.PathLike)
+                                          else data_folder)
         self.src_lang = normalize(src_lang)
         self.tgt_lang = normalize(tgt_lang)
         if self.src_lang == self.tgt_lang:
             raise ValueError(f"source and target language are the same ({src_lang!r}, {tgt_lang!r})")
         self.corpus = corpus or self.data_folder.path.rstrip("/").rsplit("/", 1)[-1]
+        self.name = f"{type(self).name} ({self.corpus})"  # tells the readers of a run apart in stats
+        self.stats.name = str(self)
         self.exclusion_writer = exclusion_writer
         self.glob_pattern = glob_pattern
         self.recursive = recursive

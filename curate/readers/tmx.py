@@ -17,7 +17,6 @@ from xml.sax.handler import ContentHandler
 from datatrove.data import Document
 from datatrove.io import DataFolderLike
 from datatrove.pipeline.writers.disk_base import DiskWriter
-
 from xplus.curate.languages import UnknownLanguageError, normalize
 from xplus.curate.readers.base import BitextFormatError, BitextReader
 
@@ -46,8 +45,9 @@ class _Unit:
 class _TmxHandler(ContentHandler):
     """Collects finished units; the reader drains `done` after every chunk it feeds."""
 
-    def __init__(self):
+    def __init__(self, locator):
         super().__init__()
+        self.locator = locator  # the expat parser: feed() never calls setDocumentLocator
         self.done: list[_Unit] = []
         self.unit: _Unit | None = None
         self.lang: str | None = None
@@ -55,10 +55,7 @@ class _TmxHandler(ContentHandler):
         self.seg_seen = False
         self.skip_depth = 0
 
-    def setDocumentLocator(self, locator):  # noqa: N802 (SAX API)
-        self.locator = locator
-
-    def startElement(self, name, attrs):  # noqa: N802
+    def startElement(self, name, attrs):  # noqa: N802 (SAX API)
         if name == "tu":
             self.unit = _Unit(self.locator.getLineNumber())
         elif name == "tuv" and self.unit is not None:
@@ -115,8 +112,8 @@ class TmxReader(BitextReader):
         return self.list_files((".tmx", ".tmx.gz", ".tmx.zst", ".tmx.bz2", ".tmx.xz"))
 
     def read_unit(self, unit: str) -> Iterator[Document]:
-        handler = _TmxHandler()
         parser = xml.sax.make_parser()
+        handler = _TmxHandler(parser)
         parser.setContentHandler(handler)
         with self.data_folder.open(unit, "rb", compression="infer") as f:
             try:

@@ -10,7 +10,6 @@ import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-
 from xplus.curate.accounting import Funnel
 from xplus.curate.languages import UnknownLanguageError
 from xplus.curate.readers.base import BitextFormatError
@@ -80,7 +79,7 @@ def test_moses_file_without_partner_is_an_error(tmp_path):
 
 def test_moses_bad_bytes_are_rejects_not_crashes(tmp_path):
     src = b"\xef\xbb\xbfHello\r\nbad \xff byte\nnul\x00 inside\nstray\rcarriage return\n\n" + b"x" * 1_000_000 + b"\n"
-    tgt = "Hallo\r\nschlecht\nnul\ninnen\nstreunend\n\n".encode() + b"y" * 10 + b"\n"
+    tgt = b"Hallo\r\nschlecht\nnul\ninnen\nstreunend\n\n" + b"y" * 10 + b"\n"
     tgt = tgt.replace(b"nul\ninnen", b"nul innen")  # keep 6 lines on both sides
     (tmp_path / "t.en").write_bytes(src)
     (tmp_path / "t.de").write_bytes(tgt)

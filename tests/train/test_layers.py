@@ -114,7 +114,11 @@ def test_cli_needs_a_depth(capsys):
 
 def test_cli_reads_depth_from_a_local_model_config(tmp_path, capsys):
     config = transformers.Qwen3Config(
-        num_hidden_layers=6, hidden_size=64, intermediate_size=128, num_attention_heads=4, num_key_value_heads=1
+        num_hidden_layers=6,
+        hidden_size=64,
+        intermediate_size=128,
+        num_attention_heads=4,
+        num_key_value_heads=1,
     )
     config.save_pretrained(tmp_path)
     assert model_num_layers(str(tmp_path)) == 6

@@ -1,0 +1,85 @@
+"""The offline demo end to end through the CLI, and recipe validation."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from xplus.curate.accounting import Funnel
+from xplus.pipelines.cli import main
+from xplus.pipelines.recipe import RecipeError, load_recipe, parse_recipe
+
+
+def _jsonl_rows(folder: Path) -> list[dict]:
+    return [json.loads(line) for path in sorted(folder.rglob("*.jsonl")) for line in path.read_text().splitlines()]
+
+
+@pytest.fixture(scope="module")
+def demo_run(tmp_path_factory) -> tuple[Path, str]:
+    run_dir = tmp_path_factory.mktemp("demo")
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        assert main(["curate", "run", "demo", "-o", str(run_dir), "--overwrite"]) == 0
+    return run_dir, out.getvalue()
+
+
+def test_demo_reconciles_and_prints_the_funnel(demo_run):
+    run_dir, printed = demo_run
+    assert "accounting OK: input 1300 = output" in printed
+    assert str(run_dir / "output" / "jsonl") in printed and str(run_dir / "rejects") in printed
+    funnel = Funnel.from_logging_dirs(run_dir / "logs", rejects_dir=run_dir / "rejects").check()
+    assert funnel.input == 1300
+    # GlobalVoices' 17 empty line pairs are rejected by the cleaner, with their step and reason
+    rejects = _jsonl_rows(run_dir / "rejects")
+    empty = [r for r in rejects if r["corpus"] == "globalvoices" and r["src_line"] == "" and r["tgt_line"] == ""]
+    assert len(empty) == 17 and {r["step"] for r in empty} == {"clean"}
+    assert all(r["reason"].startswith("empty_") for r in empty)
+
+
+def test_demo_outputs_agree_across_formats(demo_run):
+    run_dir, _ = demo_run
+    rows = _jsonl_rows(run_dir / "output" / "jsonl")
+    table = pq.read_table(next((run_dir / "output" / "parquet").glob("*.parquet"))).to_pylist()
+    assert len(rows) == len(table) > 1200
+    assert [(r["src_line"], r["tgt_line"]) for r in rows] == [(r["src_line"], r["tgt_line"]) for r in table]
+    assert {(r["src"], r["trg"]) for r in rows} == {("eng_Latn", "swh_Latn"), ("eng_Latn", "zho_Hans"),
+                                                    ("eng_Latn", "deu_Latn")}
+    labelled = [r for r in rows if r["corpus"] == "paracrawl-v3"]
+    assert labelled and all("label" in r["extra"] or r["extra"].get("bicleaner") for r in labelled)
+
+
+def test_existing_run_needs_resume_or_overwrite(demo_run):
+    run_dir, _ = demo_run
+    with pytest.raises(SystemExit, match="--resume"):
+        main(["curate", "run", "demo", "-o", str(run_dir)])
+    assert main(["curate", "run", "demo", "-o", str(run_dir), "--resume"]) == 0  # completed: nothing redone
+    assert len(_jsonl_rows(run_dir / "output" / "jsonl")) == Funnel.from_logging_dirs(run_dir / "logs").output
+
+
+def test_recipe_errors_name_the_key(tmp_path):
+    good = {"sources": [{"reader": "moses", "path": "x", "src_lang": "en", "tgt_lang": "de"}]}
+    assert parse_recipe(good, "r.yaml").sources[0].reader == "moses"
+    cases = [
+        ({"sources": []}, "r.yaml: sources: a non-empty list"),
+        ({**good, "stepz": {}}, "stepz: unknown key"),
+        ({"sources": [{**good["sources"][0], "reader": "csv"}]}, "sources[0].reader: 'csv' is not a reader"),
+        ({"sources": [{**good["sources"][0], "tgt_lang": "xx-nope"}]}, "sources[0].tgt_lang"),
+        ({"sources": [{**good["sources"][0], "colums": ["a"]}]}, "sources[0].colums: not an argument of"),
+        ({"sources": [{k: v for k, v in good["sources"][0].items() if k != "src_lang"}]}, "src_lang: missing"),
+        ({**good, "steps": {"clean": {"normalisation": "NFC"}}}, "steps.clean.normalisation: not an argument"),
+        ({**good, "steps": {"dedupe": {}}}, "steps.dedupe: unknown step"),
+        ({**good, "output": {"formats": ["csv"]}}, "output.formats: unknown format"),
+    ]
+    for data, message in cases:
+        with pytest.raises(RecipeError, match=message.replace("[", r"\[").replace("]", r"\]")):
+            parse_recipe(data, "r.yaml")
+    with pytest.raises(RecipeError, match="bundled: demo"):
+        load_recipe("no-such-recipe")
+    (tmp_path / "bad.yaml").write_text("sources: [\n")
+    with pytest.raises(RecipeError, match="not valid YAML"):
+        load_recipe(str(tmp_path / "bad.yaml"))
