@@ -19,13 +19,15 @@ import regex
 from datatrove.data import Document
 from datatrove.pipeline.filters.base_filter import BaseFilter
 from datatrove.pipeline.writers.disk_base import DiskWriter
-from ftfy.badness import is_bad
+from ftfy.badness import MOJIBAKE_CATEGORIES, is_bad
+
 from xplus.curate.record import languages, mark_rejected, set_sides, sides
 
 STEP = "clean"
 
-#: a side is cleaned again until it stops changing (one step can expose work for another: an entity that
-#: decodes to mojibake, a zero-width space hiding it); two rounds are the rule, the cap only guards the absurd
+#: a side is cleaned again until it stops changing (one step can expose work for another: a zero-width space
+#: hiding mojibake, a decomposed letter that composes into it); a changed side takes a second, confirming
+#: round, rarely a third; the cap only guards against the absurd
 _MAX_ROUNDS = 4
 
 NORMALIZATION_FORMS = ("NFC", "NFD", "NFKC", "NFKD")
@@ -54,11 +56,16 @@ FTFY_ENCODING_ONLY = ftfy.TextFixerConfig(
     explain=False,
 )
 
-#: every pattern of ftfy's detector (`ftfy.badness.BADNESS_RE`) needs one of these: a character of Latin-1,
-#: Latin Extended, spacing modifiers or combining marks, the Greek tonos, Ґ/ґ, the punctuation, symbol and
-#: box-drawing blocks U+2000-25FF, U+F8FF, ﬁ/ﬂ, U+FFFD; or one of its two all-Cyrillic sequences. Text
-#: without any (most Cyrillic, Greek, Indic, Arabic, CJK...) skips the detector, which costs ~20 µs a line.
-_MOJIBAKE_HINT = re.compile("[\x80-\u036f\u0384\u0385\u0490\u0491\u2000-\u25ff\uf8ff\ufb01\ufb02\ufffd]|вЂ|ВЂ")
+#: every pattern of ftfy's detector (`ftfy.badness.BADNESS_RE`) needs a character of one of its mojibake
+#: categories other than the "common" ones (the NBSP, dashes, ’, …, and plain Greek and Cyrillic letters,
+#: which only count next to others), or is one of its two all-Cyrillic sequences; text with none of them
+#: (most lines of English, Cyrillic, Greek, Indic, Arabic, CJK text) skips the detector (~20 µs a line)
+_MOJIBAKE_HINT = re.compile(
+    "["
+    + "".join(chars for category, chars in MOJIBAKE_CATEGORIES.items()
+              if category not in ("common", "lower_common", "upper_common"))
+    + "]|вЂ|ВЂ"
+)
 
 # --- HTML -----------------------------------------------------------------------------------------------
 
@@ -90,12 +97,16 @@ _JOINER_SCRIPTS = (
     "Arab", "Syrc", "Nkoo", "Mong",
 )
 _JOINER_SCRIPT = "[" + "".join(rf"\p{{sc={script}}}" for script in _JOINER_SCRIPTS) + "]"
-#: ZWNJ/ZWJ right before a character of a joiner script and after one (combining marks such as a virama or
-#: harakat, and other format characters, may come between); ZWJ right before a pictograph of an emoji
-#: sequence and after one (with its skin tone, VS16 or format characters). Of a run of format characters
-#: only the last joiner can qualify, so a run keeps at most one.
+_JOINER = r"[\u200c\u200d]"
+#: where ZWNJ/ZWJ shape text and are kept (combining marks and other format characters may stand between
+#: the joiner and what it needs before it; of a run of joiners only the last can qualify):
+#: - right after a virama (`\p{ccc=Virama}`): half forms, an explicit virama, Malayalam's old-style chillu
+#:   (`ന്\u200d`, often at the end of a word);
+#: - between two characters of a joiner script (Persian `می\u200cخواهم`);
+#: - ZWJ between two pictographs of an emoji sequence (after a skin tone or VS16 too).
 _KEPT_JOINER = (
-    rf"(?<={_JOINER_SCRIPT}[\p{{M}}\p{{Cf}}]*)[\u200c\u200d](?={_JOINER_SCRIPT})"
+    rf"(?<=\p{{ccc=Virama}}\p{{Cf}}*){_JOINER}(?!{_JOINER})"
+    rf"|(?<={_JOINER_SCRIPT}[\p{{M}}\p{{Cf}}]*){_JOINER}(?={_JOINER_SCRIPT})"
     r"|(?<=\p{Extended_Pictographic}[\p{Emoji_Modifier}\ufe0f\p{Cf}]*)\u200d(?=\p{Extended_Pictographic})"
 )
 #: a cheap first look for any of Cc, Cf, Co, Cn, Cs; whitespace controls (\t, \n, \r, ...) are then left to
@@ -183,7 +194,7 @@ def remove_invalid_chars(text: str) -> str:
     return _INVALID.sub("", text)
 
 
-def _collapse_cjk_space(match: regex.Match) -> str:
+def _collapse_cjk_space(match: re.Match) -> str:
     run = match.group()
     return IDEOGRAPHIC_SPACE if run == IDEOGRAPHIC_SPACE * len(run) else " "
 
@@ -200,12 +211,13 @@ def normalize_whitespace(text: str, cjk: bool = False) -> str:
 
 
 def normalize_unicode(text: str, form: str) -> str:
+    """Unicode normalisation to `form`; ASCII and already normalised text are returned as they are."""
     if text.isascii() or unicodedata.is_normalized(form, text):
         return text
     return unicodedata.normalize(form, text)
 
 
-def normalize_punctuation(text: str) -> str:
+def moses_punctuation(text: str) -> str:
     """Moses-style punctuation normalisation for non-CJK text (see `_PUNCT_MAP`, `_PUNCT_SPACING`)."""
     if not _PUNCT_TODO.search(text):
         return text
@@ -230,38 +242,42 @@ class Cleaner(BaseFilter):
        ending in `;` are decoded (`&amp;`, `&#39;`, `&nbsp;`), repeatedly for double-escaped text.
        This runs before the mojibake repair because an entity can encode mojibake (`&Atilde;&copy;`).
     2. Mojibake (`fix_mojibake`): ftfy's encoding repair only (`FTFY_ENCODING_ONLY`), and only where
-       ftfy's own detector (`ftfy.badness.is_bad`) sees mojibake; ASCII text is never touched.
+       ftfy's own detector (`ftfy.badness.is_bad`) sees mojibake; ASCII text, and text without any of
+       the characters mojibake is made of (`_MOJIBAKE_HINT`), skip the detector.
     3. Invisible characters: control characters (Cc) are removed, except whitespace controls, which step 6
        turns into spaces (so `a\\nb` stays two words and a trailing `\\r` goes); format characters (Cf:
        soft hyphen, ZWSP, BOM, LRM/RLM, bidi embeddings and isolates, word joiner, tag characters...) are
-       removed, except ZWNJ U+200C / ZWJ U+200D where they shape text: between two characters of a script
-       that uses them (Devanagari, Bengali, Gurmukhi, Gujarati, Oriya, Tamil, Telugu, Kannada, Malayalam,
-       Sinhala, Myanmar, Khmer, Arabic, Syriac, NKo, Mongolian; combining marks such as a virama may come
-       between the first character and the joiner), and ZWJ between two pictographs of an emoji sequence
-       (`👩🏽‍💻`). Elsewhere (`a\\u200db` in Latin text) they are invisible noise and go. Private-use (Co),
-       unassigned (Cn) characters and lone surrogates (Cs) are removed. U+FFFD is kept: it is a visible
-       sign of a lossy decode that later filters may want to see.
+       removed, except ZWNJ U+200C / ZWJ U+200D where they shape text: right after a virama (Indic half
+       forms and explicit viramas, Malayalam's old-style chillu `ന്\\u200d` at the end of a word), between
+       two characters of a script that uses them (Devanagari, Bengali, Gurmukhi, Gujarati, Oriya, Tamil,
+       Telugu, Kannada, Malayalam, Sinhala, Myanmar, Khmer; Arabic for Persian, Urdu, Arabic..., Syriac,
+       NKo, Mongolian: Persian `می\\u200cخواهم`), and ZWJ between two pictographs of an emoji sequence
+       (`👩🏽\\u200d💻`); a run of joiners keeps one. Elsewhere (`a\\u200db` in Latin text, a ZWNJ before a
+       space) they are invisible noise and go. Private-use (Co), unassigned (Cn) characters and lone
+       surrogates (Cs) are removed. U+FFFD is kept: it is a visible sign of a lossy decode that later
+       filters may want to see.
     4. Unicode normalisation (`normalization`, NFC by default), after step 3 so that a combining mark freed
        from a removed character composes with its base. NFC only composes; NFKC would also fold
        compatibility characters, which damages text: CJK full-width punctuation (`，` -> `,`), the
        ideographic space, superscripts (`10³` -> `103`), circled and width variants, Arabic presentation
        forms, and so on. Choose NFKC only knowingly.
     5. Punctuation (`normalize_punctuation`, off by default), in the spirit of Moses'
-       `normalize-punctuation.perl` (sacremoses' `MosesPunctNormalizer`): typographic quotes and primes to
-       `"`/`'`, dashes to `-` (em dash to ` - `), `…` to `...`, full-width ASCII punctuation and digits
-       to ASCII, no whitespace before closing punctuation (` ,` -> `,`) or after opening brackets, none
-       between a number and `%`. Moses' language-specific moves (quote/comma swaps) are not done. Sides
-       in Chinese, Japanese or Korean (by the record's language code, `zho`/`jpn`/`kor`/`yue`...) are left
-       untouched: their full-width punctuation `，。！？：；（）` and quotes `“”「」` are the norm there.
+       `normalize-punctuation.perl` (sacremoses' `MosesPunctNormalizer`): typographic quotes (guillemets
+       too, as in Moses) and primes to `"`/`'`, dashes to `-` (em dash to ` - `), `…` to `...`, full-width
+       ASCII punctuation and digits to ASCII, no whitespace before closing punctuation (` ,` -> `,`) or
+       after opening brackets, none between a number and `%`. Moses' language-specific moves (quote/comma
+       swaps) are not done. Sides in Chinese, Japanese or Korean (by the record's language code,
+       `zho`/`jpn`/`kor`/`yue`...) are left untouched: their full-width punctuation `，。！？：；（）` and
+       quotes `“”「」` are the norm there.
     6. Whitespace: every whitespace character (NBSP, U+2000-200A, U+202F, line and paragraph separators,
        \\t, \\n, \\r...) becomes an ASCII space, runs collapse to one, both ends are stripped. The
        ideographic space U+3000 is ordinary CJK typography (a full-width space, e.g. between given and
        family name), so on CJK sides a run of it is kept as one U+3000; on other sides it is a space.
 
     A side is cleaned again until it stops changing, which makes cleaning idempotent:
-    `clean(clean(x)) == clean(x)`. Only markup and mojibake repair can remove letters (`\\p{L}`): a side
-    that has letters outside tags and entities is never emptied. Cleaning is fast where there is nothing
-    to do (an ASCII sentence costs a few substring and regex scans).
+    `clean(clean(x)) == clean(x)`. Only markup and mojibake repair can remove letters (`\\p{L}`), so a side
+    with letters is emptied only when all of them were tags, entities or mojibake. Cleaning is fast where
+    there is nothing to do: an ASCII sentence costs a few substring and regex scans.
 
     Decisions, recorded with `mark_rejected` under step `clean`:
     - `too_long_source` / `too_long_target`: the raw side has more than `max_side_chars` characters (not a
@@ -339,7 +355,7 @@ class Cleaner(BaseFilter):
                 "changed_unicode_normalization", text, normalize_unicode(text, self.normalization)
             )
         if self.normalize_punctuation and not cjk:
-            text = self._count("changed_punctuation", text, normalize_punctuation(text))
+            text = self._count("changed_punctuation", text, moses_punctuation(text))
         return self._count("changed_whitespace", text, normalize_whitespace(text, cjk))
 
     def _count(self, stat: str, before: str, after: str) -> str:

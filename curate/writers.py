@@ -15,6 +15,7 @@ import pyarrow as pa
 from datatrove.data import Document
 from datatrove.io import DataFolderLike
 from datatrove.pipeline.writers import JsonlWriter, ParquetWriter
+
 from xplus.curate.record import CORPUS, EXTRA, FILE, LINE, UNIFIED_FIELDS, rejected_row, unified
 
 PARQUET_SCHEMA = pa.schema([(name, pa.string()) for name in (*UNIFIED_FIELDS, CORPUS, FILE)]
@@ -64,17 +65,30 @@ class BitextParquetWriter(ParquetWriter):
 
 
 class RejectsWriter(JsonlWriter):
-    """Dropped pairs with `step`, `reason` (and `detail` where a block gives one)."""
+    """Dropped pairs with `step`, `reason` (and `detail` where a block gives one).
+
+    One writer serves one block: a block opens its writer when it starts and closes it when it ends, so a
+    second block reopening the same writer would truncate the first one's file. That is refused.
+    """
 
     name = "🗑 Rejects"
 
     def __init__(self, output_folder: DataFolderLike, output_filename: str = "${rank}.jsonl"):
         super().__init__(_folder(output_folder), output_filename=output_filename, compression=None,
                          adapter=_rejected_adapter)
+        self._opened = False
+
+    def __enter__(self):
+        if self._opened:
+            raise RuntimeError(f"{self.output_folder.path}: this rejects writer already served a block; give each "
+                               f"block its own (rejects_writer(run_dir, step, part=...))")
+        self._opened = True
+        return super().__enter__()
 
 
-def rejects_writer(run_dir: DataFolderLike | os.PathLike, step: str) -> RejectsWriter:
-    """The rejects writer of one step of a run: `<run_dir>/rejects/<step>/`."""
+def rejects_writer(run_dir: DataFolderLike | os.PathLike, step: str, part: str | None = None) -> RejectsWriter:
+    """The rejects writer of one block of a run: `<run_dir>/rejects/<step>/[<part>/]`; blocks of the same step
+    (the readers of several sources) each need their own `part`."""
     run_dir = _folder(run_dir)
     base = run_dir if isinstance(run_dir, str) else run_dir.path
-    return RejectsWriter(f"{base.rstrip('/')}/rejects/{step}")
+    return RejectsWriter("/".join([base.rstrip("/"), "rejects", step, *([part] if part else [])]))

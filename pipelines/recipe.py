@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 from datatrove.pipeline.base import PipelineStep
+
 from xplus.curate.clean import STEP as CLEAN_STEP
 from xplus.curate.clean import Cleaner
 from xplus.curate.readers.base import STEP as UNIFY_STEP
@@ -59,10 +60,10 @@ class Recipe:
         """Readers -> steps -> writers, each dropping block with its own rejects writer under `run_dir`."""
         run_dir = str(run_dir)
         pipeline: list[PipelineStep] = []
-        for source in self.sources:
-            reader = READERS[source.reader]
-            pipeline.append(reader(resolve_path(source.path), exclusion_writer=rejects_writer(run_dir, UNIFY_STEP),
-                                   **source.options))
+        for i, source in enumerate(self.sources):
+            rejects = rejects_writer(run_dir, UNIFY_STEP, part=f"source{i}")
+            pipeline.append(READERS[source.reader](resolve_path(source.path), exclusion_writer=rejects,
+                                                   **source.options))
         for step, options in self.steps.items():
             pipeline.append(STEPS[step](exclusion_writer=rejects_writer(run_dir, step), **options))
         for fmt in self.formats:

@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from datatrove.executor import LocalPipelineExecutor
+
 from xplus.curate.cli import run_funnel
 from xplus.pipelines.recipe import load_recipe, recipe_names
 

@@ -26,6 +26,7 @@ from datatrove.pipeline.writers.disk_base import DiskWriter
 from datatrove.utils.logging import logger
 from datatrove.utils.typeshelper import StatHints
 from tqdm import tqdm
+
 from xplus.curate.languages import normalize
 from xplus.curate.record import REJECT_REASON, make_pair, mark_rejected
 

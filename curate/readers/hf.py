@@ -17,6 +17,7 @@ import orjson
 from datatrove.data import Document
 from datatrove.io import DataFolderLike
 from datatrove.pipeline.writers.disk_base import DiskWriter
+
 from xplus.curate.languages import UnknownLanguageError, normalize
 from xplus.curate.readers.base import BitextReader, decode_line
 

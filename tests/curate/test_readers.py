@@ -10,6 +10,7 @@ import orjson
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+
 from xplus.curate.accounting import Funnel
 from xplus.curate.languages import UnknownLanguageError
 from xplus.curate.readers.base import BitextFormatError

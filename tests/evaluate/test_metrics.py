@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from sacrebleu.tokenizers import tokenizer_spm
+
 from xplus.evaluate.metrics import (
     SpmModelMissingError,
     read_segments,

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
+
 from xplus.curate.accounting import Funnel
 from xplus.pipelines.cli import main
 from xplus.pipelines.recipe import RecipeError, load_recipe, parse_recipe

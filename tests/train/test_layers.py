@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import transformers
+
 from xplus.pipelines.cli import main
 from xplus.train.layers import PAPER_STAGES, format_ranges, model_num_layers, resolve_layers
 
