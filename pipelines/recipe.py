@@ -19,6 +19,8 @@ from datatrove.pipeline.base import PipelineStep
 
 from xplus.curate.clean import STEP as CLEAN_STEP
 from xplus.curate.clean import Cleaner
+from xplus.curate.length import STEP as LENGTH_STEP
+from xplus.curate.length import LengthRatioFilter
 from xplus.curate.readers.base import STEP as UNIFY_STEP
 from xplus.curate.readers.hf import HFBitextReader
 from xplus.curate.readers.moses import MosesReader
@@ -27,7 +29,7 @@ from xplus.curate.readers.tsv import PARACRAWL_V3_COLUMNS, TsvReader
 from xplus.curate.writers import BitextJsonlWriter, BitextParquetWriter, rejects_writer
 
 READERS = {"moses": MosesReader, "tsv": TsvReader, "hf": HFBitextReader, "tmx": TmxReader}
-STEPS = {CLEAN_STEP: Cleaner}  # in pipeline order
+STEPS = {CLEAN_STEP: Cleaner, LENGTH_STEP: LengthRatioFilter}  # in pipeline order
 WRITERS = {"jsonl": BitextJsonlWriter, "parquet": BitextParquetWriter}
 COLUMN_PRESETS = {"paracrawl_v3": PARACRAWL_V3_COLUMNS}
 BUNDLED = "bundled:"

@@ -87,7 +87,9 @@ class HFBitextReader(BitextReader):
 
     def read_unit(self, unit: str) -> Iterator[Document]:
         if unit == HUB:
-            yield from self._read_rows(self._hub_rows(), f"{self.hub_dataset}:{self.hub_split}")
+            # rows are numbered within this task's share, so the task is part of the name (ids stay unique)
+            share = f"#{self._rank}/{self._world_size}" if self._world_size > 1 else ""
+            yield from self._read_rows(self._hub_rows(), f"{self.hub_dataset}:{self.hub_split}{share}")
         elif unit.endswith(PARQUET_SUFFIXES):
             yield from self._read_rows(self._parquet_rows(unit), unit)
         else:

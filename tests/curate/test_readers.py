@@ -264,3 +264,27 @@ def test_reader_run_writes_unified_records_and_reconciles(tmp_path):
     assert [r["line"] for r in rows] == [1, 3, 4]
     funnel = Funnel.from_logging_dirs(run / "logs", rejects_dir=run / "rejects").check()
     assert (funnel.input, funnel.output, funnel.rejected, funnel.rejects_on_disk) == (4, 3, 1, 1)
+
+
+def test_hf_hub_dataset_is_streamed_and_shared_out(monkeypatch):
+    """The Hub code path without the network: `load_dataset` is replaced by a local stream."""
+    import datasets
+
+    rows = [{"translation": {"en": f"sentence {i}", "sw": f"sentensi {i}"}, "score": i} for i in range(10)]
+    calls = []
+
+    def fake_load_dataset(path, name=None, split=None, revision=None, streaming=False):
+        calls.append((path, name, split, revision, streaming))
+        return datasets.IterableDataset.from_generator(lambda: iter(rows)).shard(num_shards=1, index=0)
+
+    monkeypatch.setattr(datasets, "load_dataset", fake_load_dataset)
+    make = lambda: HFBitextReader(None, "en", "sw", hub_dataset="Helsinki-NLP/opus-100", hub_config="en-sw",  # noqa: E731
+                                  hub_revision="abc123")
+    docs = list(make().run())
+    assert calls[0] == ("Helsinki-NLP/opus-100", "en-sw", "train", "abc123", True)
+    assert [d.metadata["line"] for d in docs] == list(range(1, 11))
+    assert docs[0].metadata["corpus"] == "Helsinki-NLP/opus-100" and docs[3].metadata["extra"] == {"score": 3}
+    shards = [list(make().run(rank=r, world_size=2)) for r in range(2)]
+    assert sorted(d.text for shard in shards for d in shard) == sorted(d.text for d in docs)
+    assert all(shards) and len({d.id for shard in shards for d in shard}) == 10
+    assert shards[1][0].metadata["file"] == "Helsinki-NLP/opus-100:train#1/2"
