@@ -35,6 +35,7 @@ class BlockCount:
     forwarded: int
     dropped: int
     reasons: dict[str, int] = field(default_factory=dict)
+    records_out: int | None = None  # blocks that turn one pair into several records (templating)
 
     @classmethod
     def from_stats(cls, block: dict) -> BlockCount:
@@ -45,14 +46,17 @@ class BlockCount:
         dropped = _count(stats.get("dropped", 0))
         forwarded = _count(stats.get("forwarded", total - dropped)) if kind != WRITER else total
         reasons = {k.removeprefix("dropped_"): _count(v) for k, v in stats.items() if k.startswith("dropped_")}
-        return cls(name.split(":", 1)[-1].strip(), kind, total, forwarded, dropped, reasons)
+        records_out = _count(stats["records_out"]) if "records_out" in stats else None
+        return cls(name.split(":", 1)[-1].strip(), kind, total, forwarded, dropped, reasons, records_out)
 
     def __add__(self, other: BlockCount) -> BlockCount:
         reasons = dict(self.reasons)
         for reason, n in other.reasons.items():
             reasons[reason] = reasons.get(reason, 0) + n
+        both_none = self.records_out is None and other.records_out is None
+        records_out = None if both_none else (self.records_out or 0) + (other.records_out or 0)
         return BlockCount(self.name, self.kind, self.total + other.total, self.forwarded + other.forwarded,
-                          self.dropped + other.dropped, reasons)
+                          self.dropped + other.dropped, reasons, records_out)
 
 
 @dataclass
@@ -80,13 +84,21 @@ class Funnel:
         return sum(b.total for b in self.blocks if b.kind == READER)
 
     @property
-    def writers(self) -> list[BlockCount]:
-        return [b for b in self.blocks if b.kind == WRITER]
+    def expander(self) -> BlockCount | None:
+        """The block that turns pairs into several records each (templating), if the run has one."""
+        return next((b for b in reversed(self.blocks) if b.records_out is not None), None)
+
+    def _writers(self, after_expander: bool) -> list[BlockCount]:
+        cut = self.blocks.index(self.expander) if self.expander is not None else len(self.blocks)
+        return [b for i, b in enumerate(self.blocks) if b.kind == WRITER and (i > cut) == after_expander]
 
     @property
     def output(self) -> int:
-        """Pairs written; each output format's writer sees every pair, so they must all agree."""
-        return self.writers[0].total if self.writers else 0
+        """Pairs that reached the end: those the templater took in, else what the pair writers wrote."""
+        if self.expander is not None:
+            return self.expander.forwarded
+        writers = self._writers(after_expander=False)
+        return writers[0].total if writers else 0
 
     @property
     def rejected(self) -> int:
@@ -97,8 +109,13 @@ class Funnel:
         if self.input != self.output + self.rejected:
             found.append(f"input {self.input} != output {self.output} + rejects {self.rejected} "
                          f"(difference {self.input - self.output - self.rejected})")
-        if len({w.total for w in self.writers}) > 1:
-            found.append("output formats disagree: " + ", ".join(f"{w.name} {w.total}" for w in self.writers))
+        # every writer sees every pair (before templating) or every chat record (after it)
+        expected = [(w, self.output) for w in self._writers(after_expander=False)]
+        if self.expander is not None:
+            expected += [(w, self.expander.records_out) for w in self._writers(after_expander=True)]
+        for writer, count in expected:
+            if writer.total != count:
+                found.append(f"{writer.name} wrote {writer.total} rows, expected {count}")
         for block in self.blocks:
             if block.kind != WRITER and block.total != block.forwarded + block.dropped:
                 found.append(f"{block.name}: total {block.total} != forwarded {block.forwarded} + "
@@ -121,9 +138,13 @@ class Funnel:
         rows = ["| block | in | out | dropped | reasons |", "|---|---:|---:|---:|---|"]
         for b in self.blocks:
             reasons = ", ".join(f"{k} {v}" for k, v in sorted(b.reasons.items(), key=lambda kv: -kv[1]))
+            if b.records_out is not None:
+                reasons = f"{b.records_out} chat records out"
             rows.append(f"| {b.name} | {b.total} | {b.forwarded} | {b.dropped} | {reasons} |")
         ok = "OK" if not self.problems() else "FAILED"
         rows.append(f"\naccounting {ok}: input {self.input} = output {self.output} + rejects {self.rejected}")
+        if self.expander is not None:
+            rows[-1] += f" (pairs; {self.expander.records_out} chat records written)"
         return "\n".join(rows)
 
 

@@ -16,6 +16,7 @@ from datatrove.data import Document
 from datatrove.io import DataFolderLike
 from datatrove.pipeline.writers import JsonlWriter, ParquetWriter
 
+from xplus.curate.export import ROW_LAYOUTS
 from xplus.curate.record import CORPUS, EXTRA, FILE, LINE, UNIFIED_FIELDS, rejected_row, unified
 
 PARQUET_SCHEMA = pa.schema([(name, pa.string()) for name in (*UNIFIED_FIELDS, CORPUS, FILE)]
@@ -36,6 +37,21 @@ def _unified_parquet_adapter(_writer, document: Document) -> dict:
     extra = row.pop(EXTRA, None)
     row[EXTRA] = orjson.dumps(extra).decode() if extra else None
     return row
+
+
+class ChatJsonlWriter(JsonlWriter):
+    """Chat records of step 6 as JSONL, in one of `export.LAYOUTS` (`messages`, `sharegpt`, `alpaca`)."""
+
+    name = "💾 Chat JSONL"
+
+    def __init__(self, output_folder: DataFolderLike, layout: str = "messages",
+                 output_filename: str = "${rank}.jsonl", compression: str | None = None):
+        if layout not in ROW_LAYOUTS:
+            raise ValueError(f"layout must be one of {list(ROW_LAYOUTS)}, got {layout!r}")
+        row = ROW_LAYOUTS[layout]
+        super().__init__(_folder(output_folder), output_filename=output_filename, compression=compression,
+                         adapter=lambda _writer, doc: row(doc))
+        self.layout = layout
 
 
 def _rejected_adapter(_writer, document: Document) -> dict:

@@ -1,0 +1,120 @@
+"""Step 6a: drop pairs that contain FLORES dev/devtest text, so the model is never trained on its test set.
+
+A pair is dropped (reason `decontamination`) when either side, normalised (NFKC, case-folded, punctuation
+and spaces removed), equals a FLORES sentence of any language, or shares an n-gram of `word_ngram` (12)
+words / `char_ngram` (24) characters with one: datatrove's n-gram decontamination with 12-grams is the
+model, and the exact match catches FLORES sentences too short to hold an n-gram. Units follow each
+language's segmentation (`xplus.curate.segment`), so Chinese, Japanese and Thai are compared in characters.
+
+The index holds hashes only (FLORES text is never written anywhere by this step). FLORES comes from a local
+folder in the FLORES-200 (`dev/eng_Latn.dev`), FLORES-101 (`dev/eng.dev`) or plain (`dev/eng_Latn.txt`)
+layout; every language found there is indexed, the splits given by `splits`.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from pathlib import Path
+
+import regex
+from datatrove.data import Document
+from datatrove.pipeline.filters.base_filter import BaseFilter
+from datatrove.pipeline.writers.disk_base import DiskWriter
+
+from xplus.curate.languages import UnknownLanguageError, normalize
+from xplus.curate.record import languages, mark_rejected, sides
+from xplus.curate.segment import CHAR, mode_of, segment
+
+STEP = "decontaminate"
+REASON = "decontamination"
+_PUNCT_OR_SPACE = regex.compile(r"[\p{P}\p{S}\p{Z}\s]+")
+FLORES_SUFFIXES = (".txt", ".dev", ".devtest")
+
+
+def _normalise(text: str) -> str:
+    return _PUNCT_OR_SPACE.sub("", unicodedata.normalize("NFKC", text).casefold())
+
+
+def _units(text: str, mode: str) -> list[str]:
+    return [u for u in (_normalise(u) for u in segment(text, mode)) if u]
+
+
+def _ngrams(units: list[str], n: int) -> list[int]:
+    return [hash("\x1f".join(units[i:i + n])) for i in range(len(units) - n + 1)]
+
+
+def flores_files(flores_dir: str | Path, splits: tuple[str, ...]) -> dict[str, list[Path]]:
+    """FLORES files by canonical language code, from any of the supported release layouts."""
+    found: dict[str, list[Path]] = {}
+    for split in splits:
+        for path in sorted((Path(flores_dir) / split).glob("*")):
+            if path.suffix not in FLORES_SUFFIXES:
+                continue
+            try:
+                code = normalize(path.stem.removesuffix(f".{split}"))
+            except UnknownLanguageError:
+                continue
+            found.setdefault(code, []).append(path)
+    if not found:
+        raise FileNotFoundError(f"no FLORES files under {flores_dir}/{{{','.join(splits)}}}/ (expected e.g. "
+                                f"dev/eng_Latn.dev, dev/eng.dev or dev/eng_Latn.txt)")
+    return found
+
+
+class FloresDecontaminator(BaseFilter):
+    """Drop pairs whose source or target holds FLORES text (exactly, or by a shared long n-gram).
+
+    Args:
+        flores_dir: local FLORES folder (FLORES-200, FLORES-101 or plain `.txt` layout)
+        splits: which splits to index (dev and devtest: the paper's tuning and test sets)
+        word_ngram: n-gram length in words for word-segmented languages (datatrove's default 12)
+        char_ngram: n-gram length in characters for zh, ja, th ... (about as much text as 12 words)
+        exclusion_writer: where dropped pairs go (step `decontaminate`)
+    """
+
+    name = "🧪 FLORES decontamination"
+
+    def __init__(
+        self,
+        flores_dir: str | Path,
+        splits: tuple[str, ...] = ("dev", "devtest"),
+        word_ngram: int = 12,
+        char_ngram: int = 24,
+        exclusion_writer: DiskWriter | None = None,
+    ):
+        super().__init__(exclusion_writer)
+        self.flores_dir = str(flores_dir)
+        self.splits = tuple(splits)
+        self.ngram = {"word": word_ngram, CHAR: char_ngram}
+        flores_files(self.flores_dir, self.splits)  # fail now, not in the worker, when FLORES is missing
+        self._sentences: set[int] | None = None
+        self._ngrams: set[int] = set()
+
+    def _load(self) -> None:
+        self._sentences = set()
+        for code, paths in flores_files(self.flores_dir, self.splits).items():
+            mode = mode_of(code)
+            for path in paths:
+                for line in path.read_text(encoding="utf-8").splitlines():
+                    self._sentences.add(hash(_normalise(line)))
+                    self._ngrams.update(_ngrams(_units(line, mode), self.ngram[mode]))
+        self.stat_update("flores_sentences_indexed", value=len(self._sentences))
+
+    def contamination(self, text: str, code: str) -> str | None:
+        """How `text` overlaps FLORES, or None."""
+        if hash(_normalise(text)) in self._sentences:
+            return "equals a FLORES sentence"
+        mode = mode_of(code)
+        if any(h in self._ngrams for h in _ngrams(_units(text, mode), self.ngram[mode])):
+            return f"shares a {self.ngram[mode]}-{'character' if mode == CHAR else 'word'} n-gram with FLORES"
+        return None
+
+    def filter(self, doc: Document) -> bool | tuple[bool, str]:
+        if self._sentences is None:
+            self._load()
+        for side, text, code in zip(("source", "target"), sides(doc), languages(doc), strict=True):
+            if found := self.contamination(text, code):
+                self.stat_update(f"contaminated_{side}")
+                mark_rejected(doc, STEP, REASON, f"{side} {found} ({'/'.join(self.splits)})")
+                return False, REASON
+        return True
