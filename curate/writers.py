@@ -52,6 +52,8 @@ class ChatJsonlWriter(JsonlWriter):
         super().__init__(_folder(output_folder), output_filename=output_filename, compression=compression,
                          adapter=lambda _writer, doc: row(doc))
         self.layout = layout
+        self.name = f"{type(self).name} ({layout})"
+        self.stats.name = str(self)
 
 
 def _rejected_adapter(_writer, document: Document) -> dict:

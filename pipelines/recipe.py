@@ -19,6 +19,9 @@ from datatrove.pipeline.base import PipelineStep
 
 from xplus.curate.clean import STEP as CLEAN_STEP
 from xplus.curate.clean import Cleaner
+from xplus.curate.decontaminate import STEP as DECONTAMINATE_STEP
+from xplus.curate.decontaminate import FloresDecontaminator
+from xplus.curate.export import LAYOUTS
 from xplus.curate.length import STEP as LENGTH_STEP
 from xplus.curate.length import LengthRatioFilter
 from xplus.curate.readers.base import STEP as UNIFY_STEP
@@ -26,14 +29,21 @@ from xplus.curate.readers.hf import HFBitextReader
 from xplus.curate.readers.moses import MosesReader
 from xplus.curate.readers.tmx import TmxReader
 from xplus.curate.readers.tsv import PARACRAWL_V3_COLUMNS, TsvReader
-from xplus.curate.writers import BitextJsonlWriter, BitextParquetWriter, rejects_writer
+from xplus.curate.template import STEP as TEMPLATE_STEP
+from xplus.curate.template import InstructionTemplater
+from xplus.curate.writers import BitextJsonlWriter, BitextParquetWriter, ChatJsonlWriter, rejects_writer
 
 READERS = {"moses": MosesReader, "tsv": TsvReader, "hf": HFBitextReader, "tmx": TmxReader}
-STEPS = {CLEAN_STEP: Cleaner, LENGTH_STEP: LengthRatioFilter}  # in pipeline order
+#: the steps, in pipeline order whatever the order in the recipe file
+STEPS = {CLEAN_STEP: Cleaner, LENGTH_STEP: LengthRatioFilter, DECONTAMINATE_STEP: FloresDecontaminator,
+         TEMPLATE_STEP: InstructionTemplater}
+#: steps that take the recipe's `flores` folder unless their arguments name one
+FLORES_STEPS = {DECONTAMINATE_STEP: "flores_dir"}
 WRITERS = {"jsonl": BitextJsonlWriter, "parquet": BitextParquetWriter}
 COLUMN_PRESETS = {"paracrawl_v3": PARACRAWL_V3_COLUMNS}
 BUNDLED = "bundled:"
-RECIPE_KEYS = {"name", "description", "sources", "steps", "output"}
+RECIPE_KEYS = {"name", "description", "flores", "sources", "steps", "output"}
+OUTPUT_KEYS = {"formats", "chat_layouts"}
 # constructor arguments a recipe does not set: the runner wires them
 WIRED_ARGS = {"self", "data_folder", "exclusion_writer"}
 
@@ -56,7 +66,10 @@ class Recipe:
     description: str = ""
     sources: list[Source] = field(default_factory=list)
     steps: dict[str, dict[str, Any]] = field(default_factory=dict)
+    flores: str | None = None
     formats: list[str] = field(default_factory=lambda: ["jsonl"])
+    chat_layouts: list[str] = field(default_factory=lambda: ["messages"])
+    notices: list[str] = field(default_factory=list)
 
     def build(self, run_dir: str | Path) -> list[PipelineStep]:
         """Readers -> steps -> writers, each dropping block with its own rejects writer under `run_dir`."""
@@ -67,10 +80,21 @@ class Recipe:
             pipeline.append(READERS[source.reader](resolve_path(source.path), exclusion_writer=rejects,
                                                    **source.options))
         for step, options in self.steps.items():
+            if step == TEMPLATE_STEP:  # the curated pairs are written before they become chats
+                pipeline += [WRITERS[fmt](f"{run_dir}/output/{fmt}") for fmt in self.formats]
+                pipeline.append(InstructionTemplater(**options))
+                pipeline += [ChatJsonlWriter(f"{run_dir}/output/chat-{layout}", layout=layout)
+                             for layout in self.chat_layouts]
+                return pipeline
             pipeline.append(STEPS[step](exclusion_writer=rejects_writer(run_dir, step), **options))
-        for fmt in self.formats:
-            pipeline.append(WRITERS[fmt](f"{run_dir}/output/{fmt}"))
+        pipeline += [WRITERS[fmt](f"{run_dir}/output/{fmt}") for fmt in self.formats]
         return pipeline
+
+    def outputs(self, run_dir: str | Path) -> list[Path]:
+        folders = [Path(run_dir) / "output" / fmt for fmt in self.formats]
+        if TEMPLATE_STEP in self.steps:
+            folders += [Path(run_dir) / "output" / f"chat-{layout}" for layout in self.chat_layouts]
+        return folders
 
 
 def bundled_data() -> Path:
@@ -112,6 +136,10 @@ def parse_recipe(data: Any, origin: str) -> Recipe:
         fail(", ".join(sorted(unknown)), f"unknown key(s); a recipe has {sorted(RECIPE_KEYS)}")
     recipe = Recipe(name=str(data.get("name") or Path(origin).stem), origin=origin,
                     description=str(data.get("description", "")))
+    if data.get("flores"):
+        recipe.flores = resolve_path(str(data["flores"]))
+        if not Path(recipe.flores).is_dir():
+            fail("flores", f"{recipe.flores} is not a folder (a FLORES-101/200 release with dev/ and devtest/)")
     sources = data.get("sources")
     if not sources or not isinstance(sources, list):
         fail("sources", "a non-empty list of sources is required")
@@ -120,15 +148,29 @@ def parse_recipe(data: Any, origin: str) -> Recipe:
     steps = data.get("steps") or {}
     if not isinstance(steps, dict):
         fail("steps", f"a mapping of step name -> arguments ({', '.join(STEPS)})")
-    for step in STEPS:  # pipeline order, whatever the order in the file
-        if step in steps:
-            recipe.steps[step] = _check_args(STEPS[step], steps[step] or {}, f"steps.{step}", fail)
     if unknown := set(steps) - set(STEPS):
         fail(f"steps.{sorted(unknown)[0]}", f"unknown step; known: {', '.join(STEPS)}")
-    formats = (data.get("output") or {}).get("formats", ["jsonl"])
-    if bad := [f for f in formats if f not in WRITERS]:
+    for step in STEPS:
+        if step not in steps:
+            continue
+        options = _check_args(STEPS[step], dict(steps[step] or {}), f"steps.{step}", fail)
+        flores_arg = FLORES_STEPS.get(step)
+        if flores_arg and flores_arg not in options:
+            if recipe.flores is None:
+                recipe.notices.append(f"step {step!r} skipped: it needs FLORES (set `flores:` in the recipe "
+                                      f"or `{flores_arg}` in its arguments)")
+                continue
+            options[flores_arg] = recipe.flores
+        recipe.steps[step] = options
+    output = data.get("output") or {}
+    if unknown := set(output) - OUTPUT_KEYS:
+        fail(f"output.{sorted(unknown)[0]}", f"unknown key; output has {sorted(OUTPUT_KEYS)}")
+    recipe.formats = list(output.get("formats", ["jsonl"]))
+    if bad := [f for f in recipe.formats if f not in WRITERS]:
         fail("output.formats", f"unknown format(s) {bad}; known: {', '.join(WRITERS)}")
-    recipe.formats = list(formats)
+    recipe.chat_layouts = list(output.get("chat_layouts", ["messages"]))
+    if bad := [f for f in recipe.chat_layouts if f not in LAYOUTS]:
+        fail("output.chat_layouts", f"unknown layout(s) {bad}; known: {', '.join(LAYOUTS)}")
     return recipe
 
 

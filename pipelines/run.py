@@ -38,6 +38,8 @@ def run_recipe(args: argparse.Namespace) -> int:
             raise SystemExit(f"{run_dir} already holds a run: pass --resume to continue it or --overwrite to "
                              f"start again")
     print(f"xplus: running recipe {recipe.name!r} ({recipe.origin}) into {run_dir}")
+    for notice in recipe.notices:
+        print(f"NOTICE: {notice}")
     started = time.perf_counter()
     LocalPipelineExecutor(
         recipe.build(run_dir), tasks=args.tasks, workers=args.workers, logging_dir=str(run_dir / "logs"),
@@ -46,8 +48,8 @@ def run_recipe(args: argparse.Namespace) -> int:
     elapsed = time.perf_counter() - started
     funnel = run_funnel(run_dir)
     print(f"\n## Funnel of {recipe.name} ({elapsed:.1f} s)\n\n{funnel.table()}\n")
-    for fmt in recipe.formats:
-        print(f"curated pairs ({fmt}): {run_dir / 'output' / fmt}")
+    for folder in recipe.outputs(run_dir):
+        print(f"output ({folder.name}): {folder}")
     print(f"rejects (step, reason): {run_dir / 'rejects'}\nlogs and stats: {run_dir / 'logs'}")
     funnel.check()
     return 0

@@ -62,6 +62,28 @@ def test_existing_run_needs_resume_or_overwrite(demo_run):
     assert len(_jsonl_rows(run_dir / "output" / "jsonl")) == Funnel.from_logging_dirs(run_dir / "logs").output
 
 
+def test_demo_chats_in_three_layouts(demo_run):
+    run_dir, printed = demo_run
+    assert "NOTICE: step 'decontaminate' skipped: it needs FLORES" in printed
+    pairs = len(_jsonl_rows(run_dir / "output" / "jsonl"))
+    for layout, key in (("messages", "messages"), ("sharegpt", "conversations"), ("alpaca", "instruction")):
+        rows = _jsonl_rows(run_dir / "output" / f"chat-{layout}")
+        assert len(rows) == 2 * pairs and all(key in r for r in rows)
+    assert "chat records written" in printed
+
+
+def test_flores_turns_decontamination_on(shared_data):
+    data = {"flores": str(shared_data / "flores200"),
+            "sources": [{"reader": "moses", "path": "x", "src_lang": "en", "tgt_lang": "de"}],
+            "steps": {"decontaminate": {}, "template": {"directions": "forward"}}}
+    recipe = parse_recipe(data, "r.yaml")
+    assert recipe.steps["decontaminate"]["flores_dir"] == str(shared_data / "flores200") and not recipe.notices
+    with pytest.raises(RecipeError, match="flores: /nope is not a folder"):
+        parse_recipe({**data, "flores": "/nope"}, "r.yaml")
+    with pytest.raises(RecipeError, match="output.chat_layouts: unknown layout"):
+        parse_recipe({**data, "output": {"chat_layouts": ["openai"]}}, "r.yaml")
+
+
 def test_recipe_errors_name_the_key(tmp_path):
     good = {"sources": [{"reader": "moses", "path": "x", "src_lang": "en", "tgt_lang": "de"}]}
     assert parse_recipe(good, "r.yaml").sources[0].reader == "moses"
