@@ -21,6 +21,10 @@ def add_parser(groups: argparse._SubParsersAction) -> argparse._SubParsersAction
     accounting = commands.add_parser("accounting", help="re-check that a finished run lost no pair")
     accounting.add_argument("run_dir", type=Path)
     accounting.set_defaults(func=_accounting)
+
+    report = commands.add_parser("report", help="(re)write the report (report.md + plots) of a finished run")
+    report.add_argument("run_dir", type=Path)
+    report.set_defaults(func=_report)
     return commands
 
 
@@ -43,6 +47,13 @@ def _languages(args: argparse.Namespace) -> int:
 def run_funnel(run_dir: Path) -> Funnel:
     """The funnel of a run folder laid out by `xplus curate run` (`logs/`, `rejects/`)."""
     return Funnel.from_logging_dirs(run_dir / "logs", rejects_dir=run_dir / "rejects")
+
+
+def _report(args: argparse.Namespace) -> int:
+    from xplus.curate.report import RunReport
+
+    print(RunReport(args.run_dir).write())
+    return 0
 
 
 def _accounting(args: argparse.Namespace) -> int:

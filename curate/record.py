@@ -28,6 +28,9 @@ REJECT_STEP, REJECT_REASON, REJECT_DETAIL = "reject_step", "reject_reason", "rej
 #: the fields of the paper's unified record, in order, followed by provenance
 UNIFIED_FIELDS = ("src", "trg", "src_line", "tgt_line")
 PROVENANCE_FIELDS = (CORPUS, FILE, LINE)
+#: what the filters measured, kept in the output (when the step ran) for reports and later re-filtering
+SCORE_FIELDS = {"length_src": int, "length_trg": int, "lid_src": str, "lid_src_prob": float, "lid_trg": str,
+                "lid_trg_prob": float, "loss": float}
 
 
 def make_pair(
@@ -84,7 +87,8 @@ def mark_rejected(doc: Document, step: str, reason: str, detail: str | None = No
 
 
 def unified(doc: Document) -> dict[str, Any]:
-    """The paper's unified record `{src, trg, src_line, tgt_line}` plus provenance and extras."""
+    """The paper's unified record `{src, trg, src_line, tgt_line}`, then provenance, the scores the filters
+    measured, and the source's extras."""
     meta = doc.metadata
     row: dict[str, Any] = {
         "src": meta[SRC],
@@ -95,6 +99,7 @@ def unified(doc: Document) -> dict[str, Any]:
         FILE: meta.get(FILE),
         LINE: meta.get(LINE),
     }
+    row.update({k: meta[k] for k in SCORE_FIELDS if k in meta})
     if meta.get(EXTRA):
         row[EXTRA] = meta[EXTRA]
     return row

@@ -17,10 +17,13 @@ from datatrove.io import DataFolderLike
 from datatrove.pipeline.writers import JsonlWriter, ParquetWriter
 
 from xplus.curate.export import ROW_LAYOUTS
-from xplus.curate.record import CORPUS, EXTRA, FILE, LINE, UNIFIED_FIELDS, rejected_row, unified
+from xplus.curate.record import CORPUS, EXTRA, FILE, LINE, SCORE_FIELDS, UNIFIED_FIELDS, rejected_row, unified
 
+ARROW_TYPES = {int: pa.int64(), float: pa.float64(), str: pa.string()}
 PARQUET_SCHEMA = pa.schema([(name, pa.string()) for name in (*UNIFIED_FIELDS, CORPUS, FILE)]
-                           + [(LINE, pa.int64()), (EXTRA, pa.string())])
+                           + [(LINE, pa.int64())]
+                           + [(name, ARROW_TYPES[kind]) for name, kind in SCORE_FIELDS.items()]
+                           + [(EXTRA, pa.string())])
 
 
 def _folder(folder: DataFolderLike | os.PathLike) -> DataFolderLike:

@@ -10,6 +10,7 @@ from pathlib import Path
 from datatrove.executor import LocalPipelineExecutor
 
 from xplus.curate.cli import run_funnel
+from xplus.curate.report import RunReport
 from xplus.pipelines.recipe import load_recipe, recipe_names
 
 
@@ -52,4 +53,5 @@ def run_recipe(args: argparse.Namespace) -> int:
         print(f"output ({folder.name}): {folder}")
     print(f"rejects (step, reason): {run_dir / 'rejects'}\nlogs and stats: {run_dir / 'logs'}")
     funnel.check()
+    print(f"report: {RunReport(run_dir).write()}")
     return 0

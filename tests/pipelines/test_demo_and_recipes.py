@@ -72,6 +72,17 @@ def test_demo_chats_in_three_layouts(demo_run):
     assert "chat records written" in printed
 
 
+def test_demo_report_with_plots(demo_run):
+    run_dir, printed = demo_run
+    report = (run_dir / "report" / "report.md").read_text()
+    assert f"report: {run_dir / 'report' / 'report.md'}" in printed
+    assert "| eng_Latn→swh_Latn | 700 |" in report  # TICO-19 300 + GlobalVoices 400
+    assert "| clean | empty_source | 17 |" in report
+    assert "**length / length_ratio**" in report and "`GlobalVoices.en:172`" in report
+    for png in ("funnel.png", "rejects.png", "length.png", "length_ratio.png"):
+        assert (run_dir / "report" / png).stat().st_size > 5_000 and f"]({png})" in report
+
+
 def test_flores_turns_decontamination_on(shared_data):
     data = {"flores": str(shared_data / "flores200"),
             "sources": [{"reader": "moses", "path": "x", "src_lang": "en", "tgt_lang": "de"}],
