@@ -148,6 +148,20 @@ class Funnel:
         return "\n".join(rows)
 
 
+def stage_logging_dirs(run_dir: str | Path) -> list[Path]:
+    """The logging folders of a run's stages (`<run>/logs/<NN>-<stage>/`), in stage order."""
+    logs = Path(run_dir) / "logs"
+    return sorted(p for p in logs.iterdir() if p.is_dir()) if logs.is_dir() else []
+
+
+def run_funnel(run_dir: str | Path) -> Funnel:
+    """The funnel of a run folder laid out by `xplus curate run` (`logs/<NN>-<stage>/`, `rejects/`)."""
+    stages = stage_logging_dirs(run_dir)
+    if not stages:
+        raise AccountingError(f"{run_dir}: no stage logs under logs/: not a run folder, or the run never started")
+    return Funnel.from_logging_dirs(*stages, rejects_dir=Path(run_dir) / "rejects")
+
+
 def _merged_blocks(folder: Path) -> list[BlockCount]:
     executor = folder / "executor.json"
     world_size = json.loads(executor.read_text())["world_size"] if executor.exists() else None

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from xplus.curate.accounting import AccountingError, Funnel
+from xplus.curate.accounting import AccountingError, run_funnel
 from xplus.curate.languages import UnknownLanguageError, get_language
 
 
@@ -42,11 +42,6 @@ def _languages(args: argparse.Namespace) -> int:
               f"{lang.script}, lid176 {lang.lid176 or '-'}, lid218e {lang.lid218e}, glotlid {lang.glotlid or '-'}, "
               f"segmentation {lang.segmentation}")
     return status
-
-
-def run_funnel(run_dir: Path) -> Funnel:
-    """The funnel of a run folder laid out by `xplus curate run` (`logs/`, `rejects/`)."""
-    return Funnel.from_logging_dirs(run_dir / "logs", rejects_dir=run_dir / "rejects")
 
 
 def _report(args: argparse.Namespace) -> int:

@@ -15,7 +15,7 @@ from pathlib import Path
 import polars as pl
 import regex
 
-from xplus.curate.accounting import Funnel
+from xplus.curate.accounting import run_funnel
 
 SAMPLE_PER_REASON = 3
 _EMOJI = regex.compile(r"[\p{Extended_Pictographic}\p{Emoji_Component}--\p{ASCII}]+\s*", regex.V1)
@@ -41,8 +41,7 @@ class RunReport:
 
     def __init__(self, run_dir: str | Path):
         self.run_dir = Path(run_dir)
-        self.funnel = Funnel.from_logging_dirs(*sorted(self.run_dir.glob("logs*")),
-                                               rejects_dir=self.run_dir / "rejects")
+        self.funnel = run_funnel(self.run_dir)
         self.rejects = _rows(self.run_dir / "rejects")
         self.pairs = _rows(self.run_dir / "output" / "jsonl")
         thresholds = self.run_dir / "loss_thresholds.json"

@@ -32,6 +32,7 @@ from xplus.curate.readers.tsv import PARACRAWL_V3_COLUMNS, TsvReader
 from xplus.curate.template import STEP as TEMPLATE_STEP
 from xplus.curate.template import InstructionTemplater
 from xplus.curate.writers import BitextJsonlWriter, BitextParquetWriter, ChatJsonlWriter, rejects_writer
+from xplus.pipelines.executors import Stage
 
 READERS = {"moses": MosesReader, "tsv": TsvReader, "hf": HFBitextReader, "tmx": TmxReader}
 #: the steps, in pipeline order whatever the order in the recipe file
@@ -70,6 +71,10 @@ class Recipe:
     formats: list[str] = field(default_factory=lambda: ["jsonl"])
     chat_layouts: list[str] = field(default_factory=lambda: ["messages"])
     notices: list[str] = field(default_factory=list)
+
+    def stages(self, run_dir: str | Path, tasks: int = 1) -> list[Stage]:
+        """The run as executor stages."""
+        return [Stage("curate", self.build(run_dir), tasks)]
 
     def build(self, run_dir: str | Path) -> list[PipelineStep]:
         """Readers -> steps -> writers, each dropping block with its own rejects writer under `run_dir`."""

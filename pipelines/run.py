@@ -1,4 +1,5 @@
-"""`xplus curate run RECIPE`: run a recipe on an executor, then show the funnel and check the accounting."""
+"""`xplus curate run RECIPE`: run a recipe on the local or SLURM executor, then show the funnel, check the
+accounting and write the report."""
 
 from __future__ import annotations
 
@@ -7,10 +8,9 @@ import shutil
 import time
 from pathlib import Path
 
-from datatrove.executor import LocalPipelineExecutor
-
-from xplus.curate.cli import run_funnel
+from xplus.curate.accounting import run_funnel
 from xplus.curate.report import RunReport
+from xplus.pipelines.executors import EXECUTORS, ExecutorOptions, run_stages
 from xplus.pipelines.recipe import load_recipe, recipe_names
 
 
@@ -20,9 +20,18 @@ def add_run_parser(curate_commands: argparse._SubParsersAction) -> None:
         f"({', '.join(recipe_names())}) or a YAML file.")
     run.add_argument("recipe", help="bundled recipe name or path to a recipe YAML")
     run.add_argument("-o", "--output", type=Path, help="run folder (default: ./xplus-runs/<recipe name>)")
-    run.add_argument("--executor", choices=["local"], default="local", help="where the tasks run")
-    run.add_argument("--tasks", type=int, default=1, help="datatrove tasks (input units are shared out)")
+    run.add_argument("--executor", choices=EXECUTORS, default="local", help="where the tasks run")
+    run.add_argument("--tasks", type=int, default=1, help="datatrove tasks (input files are shared out)")
     run.add_argument("--workers", type=int, default=-1, help="tasks run at once (-1: all)")
+    slurm = run.add_argument_group("slurm")
+    slurm.add_argument("--partition", help="SLURM partition")
+    slurm.add_argument("--time", default="24:00:00", help="SLURM time limit per task")
+    slurm.add_argument("--cpus-per-task", type=int, default=1)
+    slurm.add_argument("--mem-per-cpu-gb", type=int, default=2)
+    slurm.add_argument("--gpus", type=int, default=1, help="GPUs per task of the GPU (loss) stage")
+    slurm.add_argument("--venv", help="activate script of the environment jobs use (default: this one's)")
+    slurm.add_argument("--no-wait", action="store_true", help="submit and return (check later with "
+                                                              "`xplus curate accounting RUN_DIR`)")
     state = run.add_mutually_exclusive_group()
     state.add_argument("--resume", action="store_true", help="continue a stopped run (completed tasks are kept)")
     state.add_argument("--overwrite", action="store_true", help="delete an existing run folder first")
@@ -38,17 +47,19 @@ def run_recipe(args: argparse.Namespace) -> int:
         elif not args.resume:
             raise SystemExit(f"{run_dir} already holds a run: pass --resume to continue it or --overwrite to "
                              f"start again")
-    print(f"xplus: running recipe {recipe.name!r} ({recipe.origin}) into {run_dir}")
+    options = ExecutorOptions(executor=args.executor, workers=args.workers, partition=args.partition,
+                              time=args.time, cpus_per_task=args.cpus_per_task, mem_per_cpu_gb=args.mem_per_cpu_gb,
+                              venv_path=args.venv)
+    print(f"xplus: running recipe {recipe.name!r} ({recipe.origin}) into {run_dir} on {args.executor}")
     for notice in recipe.notices:
         print(f"NOTICE: {notice}")
     started = time.perf_counter()
-    LocalPipelineExecutor(
-        recipe.build(run_dir), tasks=args.tasks, workers=args.workers, logging_dir=str(run_dir / "logs"),
-        skip_completed=True,
-    ).run()
-    elapsed = time.perf_counter() - started
+    run_stages(recipe.stages(run_dir, tasks=args.tasks), run_dir, options, wait=not args.no_wait)
+    if args.no_wait:
+        print(f"submitted; when the jobs are done: xplus curate accounting {run_dir}")
+        return 0
     funnel = run_funnel(run_dir)
-    print(f"\n## Funnel of {recipe.name} ({elapsed:.1f} s)\n\n{funnel.table()}\n")
+    print(f"\n## Funnel of {recipe.name} ({time.perf_counter() - started:.1f} s)\n\n{funnel.table()}\n")
     for folder in recipe.outputs(run_dir):
         print(f"output ({folder.name}): {folder}")
     print(f"rejects (step, reason): {run_dir / 'rejects'}\nlogs and stats: {run_dir / 'logs'}")

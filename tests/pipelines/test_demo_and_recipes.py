@@ -8,7 +8,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from xplus.curate.accounting import Funnel
+from xplus.curate.accounting import run_funnel
 from xplus.pipelines.cli import main
 from xplus.pipelines.recipe import RecipeError, load_recipe, parse_recipe
 
@@ -33,7 +33,7 @@ def test_demo_reconciles_and_prints_the_funnel(demo_run):
     run_dir, printed = demo_run
     assert "accounting OK: input 1300 = output" in printed
     assert str(run_dir / "output" / "jsonl") in printed and str(run_dir / "rejects") in printed
-    funnel = Funnel.from_logging_dirs(run_dir / "logs", rejects_dir=run_dir / "rejects").check()
+    funnel = run_funnel(run_dir).check()
     assert funnel.input == 1300
     # GlobalVoices' 17 empty line pairs are rejected by the cleaner, with their step and reason
     rejects = _jsonl_rows(run_dir / "rejects")
@@ -59,7 +59,7 @@ def test_existing_run_needs_resume_or_overwrite(demo_run):
     with pytest.raises(SystemExit, match="--resume"):
         main(["curate", "run", "demo", "-o", str(run_dir)])
     assert main(["curate", "run", "demo", "-o", str(run_dir), "--resume"]) == 0  # completed: nothing redone
-    assert len(_jsonl_rows(run_dir / "output" / "jsonl")) == Funnel.from_logging_dirs(run_dir / "logs").output
+    assert len(_jsonl_rows(run_dir / "output" / "jsonl")) == run_funnel(run_dir).output
 
 
 def test_demo_chats_in_three_layouts(demo_run):
