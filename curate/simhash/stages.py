@@ -1,0 +1,238 @@
+"""SimHash dedup as datatrove stages, for runs too big for one node (the shape of datatrove's MinHash dedup).
+
+1. `SimHashSignature` (one task per input shard): fingerprints of the task's pairs, written as
+   `fingerprints/<task>.npy` (fingerprint, content hash, exact flag, in input order) and, for every pigeonhole
+   table, `table_<t>/<task>.sig`: the (key, fingerprint, content, id) records of its non-exact pairs sorted by
+   key, where id = task << 32 | index in task.
+2. `SimHashBuckets` (any number of tasks up to the number of tables): per table, collapses equal contents,
+   compares the fingerprints with equal keys and writes the pairs within distance k to `<t>.pairs`.
+3. `SimHashCluster` (one task): all fingerprints and pairs -> `fingerprint.decide`, the same function the
+   single-node block uses -> `<task>.remove`, the pairs each task drops, with reason, representative and
+   distance.
+4. `SimHashFilter` (the same tasks as stage 1, after the same reader): reads the pairs again and drops those
+   listed, with the same reasons as `SimHashDedup`; the detail names the representative as `task t index i`.
+
+Memory: stage 1 holds its task's arrays (~25 bytes a pair, the Documents are not kept); stage 2 one table of
+all tasks (32 bytes a pair); stage 3 the arrays of the whole run (~60 bytes a pair: 0.6 GB for 10M pairs).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import PurePosixPath
+
+import numpy as np
+from datatrove.data import DocumentsPipeline
+from datatrove.io import DataFolderLike, get_datafolder
+from datatrove.pipeline.base import PipelineStep
+from datatrove.pipeline.writers.disk_base import DiskWriter
+from datatrove.utils.batching import batched
+from datatrove.utils.typeshelper import StatHints
+
+from xplus.curate.record import mark_rejected
+from xplus.curate.simhash.fingerprint import (
+    REASONS,
+    STEP,
+    Fingerprints,
+    SimHashConfig,
+    decide,
+    detail,
+    fingerprint_docs,
+    table_masks,
+    table_pairs,
+)
+
+FINGERPRINT = np.dtype([("fp", "<u8"), ("content", "<u8"), ("exact", "?")])
+TABLE_RECORD = np.dtype([("key", "<u8"), ("fp", "<u8"), ("content", "<u8"), ("id", "<u8")])
+PAIR = np.dtype([("a", "<u8"), ("b", "<u8")])
+REMOVAL = np.dtype([("index", "<u4"), ("code", "i1"), ("ref", "<u8"), ("distance", "i1"), ("conflicts", "<i8")])
+_TASK_SHIFT = np.uint64(32)
+
+
+def _save(folder, path: str, array: np.ndarray) -> None:
+    with folder.open(path, mode="wb") as f:
+        f.write(array.tobytes())
+
+
+def _load(folder, path: str, dtype: np.dtype) -> np.ndarray:
+    with folder.open(path, mode="rb") as f:
+        return np.frombuffer(f.read(), dtype=dtype)
+
+
+def _task_of(path: str) -> int:
+    return int(PurePosixPath(path).name.split(".")[0])
+
+
+def _ref_label(ref_id: int) -> str:
+    return f"task {ref_id >> 32} index {ref_id & 0xFFFFFFFF}"
+
+
+class _SimHashStage(PipelineStep):
+    type = "🫂 - DEDUP"
+
+    def __init__(self, config: SimHashConfig | None = None):
+        super().__init__()
+        self.config = config or SimHashConfig()
+
+
+class SimHashSignature(_SimHashStage):
+    """Stage 1: per task, fingerprints in input order and sorted per-table signature files.
+
+    Args:
+        output_folder: where the fingerprints and tables go
+        config: the shared `SimHashConfig`
+    """
+
+    name = "🫧 SimHash stage 1: signatures"
+
+    def __init__(self, output_folder: DataFolderLike, config: SimHashConfig | None = None):
+        super().__init__(config)
+        self.output_folder = get_datafolder(output_folder)
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        with self.track_time():
+            parts = []
+            for batch in batched(data, self.config.batch_size):
+                self.stat_update(StatHints.total, value=len(batch))
+                parts.append(fingerprint_docs(batch, self.config))
+            fps = Fingerprints.concat(parts)
+            self.stat_update("exact_fallback", value=int(fps.exact.sum()))
+            rows = np.empty(len(fps), FINGERPRINT)
+            rows["fp"], rows["content"], rows["exact"] = fps.fp, fps.content, fps.exact
+            _save(self.output_folder, f"fingerprints/{rank:05d}.npy", rows)
+            near = np.flatnonzero(~fps.exact)
+            for t, mask in enumerate(table_masks(self.config)):
+                records = np.empty(len(near), TABLE_RECORD)
+                records["fp"], records["content"] = fps.fp[near], fps.content[near]
+                records["key"] = records["fp"] & np.uint64(mask)
+                records["id"] = (np.uint64(rank) << _TASK_SHIFT) | near.astype(np.uint64)
+                records.sort(order=["key", "content", "id"])
+                _save(self.output_folder, f"table_{t:03d}/{rank:05d}.sig", records)
+        return
+        yield
+
+
+class SimHashBuckets(_SimHashStage):
+    """Stage 2: per pigeonhole table, the pairs of distinct contents within distance k (task r takes tables
+    r, r + tasks, ...).
+
+    Args:
+        input_folder: the output folder of `SimHashSignature`
+        output_folder: where `<table>.pairs` go
+        config: the shared `SimHashConfig`
+    """
+
+    name = "🫧 SimHash stage 2: buckets"
+
+    def __init__(self, input_folder: DataFolderLike, output_folder: DataFolderLike,
+                 config: SimHashConfig | None = None):
+        super().__init__(config)
+        self.input_folder = get_datafolder(input_folder)
+        self.output_folder = get_datafolder(output_folder)
+
+    def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        masks = table_masks(self.config)
+        if world_size > len(masks):
+            raise ValueError(f"{world_size} tasks for {len(masks)} tables: use at most {len(masks)}")
+        with self.track_time():
+            for t in range(rank, len(masks), world_size):
+                self.stat_update("near_pairs", value=self._table(t, masks[t]))
+        return
+        yield
+
+    def _table(self, t: int, mask: int) -> int:
+        files = self.input_folder.list_files(subdirectory=f"table_{t:03d}")
+        records = np.concatenate([_load(self.input_folder, f, TABLE_RECORD) for f in files] or
+                                 [np.empty(0, TABLE_RECORD)])
+        records.sort(order=["key", "content", "id"])
+        first = np.r_[True, records["content"][1:] != records["content"][:-1]] if len(records) else []
+        reps = records[first]  # equal contents share a key: the first of each run has the smallest id
+        a, b = table_pairs(reps["fp"], mask, self.config.k)
+        pairs = np.empty(len(a), PAIR)
+        pairs["a"], pairs["b"] = reps["id"][a], reps["id"][b]
+        _save(self.output_folder, f"{t:03d}.pairs", pairs)
+        return len(pairs)
+
+
+class SimHashCluster(_SimHashStage):
+    """Stage 3 (one task): decisions for the whole run, as per-task removal files `<task>.remove`.
+
+    Args:
+        input_folder: the output folder of `SimHashBuckets`
+        output_folder: where the removal files go
+        signature_folder: the output folder of `SimHashSignature`
+        config: the shared `SimHashConfig`
+    """
+
+    name = "🫧 SimHash stage 3: clusters"
+
+    def __init__(self, input_folder: DataFolderLike, output_folder: DataFolderLike,
+                 signature_folder: DataFolderLike, config: SimHashConfig | None = None):
+        super().__init__(config)
+        self.input_folder = get_datafolder(input_folder)
+        self.output_folder = get_datafolder(output_folder)
+        self.signature_folder = get_datafolder(signature_folder)
+
+    def run(self, data: DocumentsPipeline = None, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        if world_size != 1:
+            raise ValueError("SimHashCluster runs as a single task")
+        with self.track_time():
+            files = sorted(self.signature_folder.list_files(subdirectory="fingerprints"), key=_task_of)
+            tables = [_load(self.signature_folder, f, FINGERPRINT) for f in files]
+            ids = np.concatenate([(np.uint64(_task_of(f)) << _TASK_SHIFT) | np.arange(len(rows), dtype=np.uint64)
+                                  for f, rows in zip(files, tables, strict=True)] or [np.empty(0, np.uint64)])
+            rows = np.concatenate(tables or [np.empty(0, FINGERPRINT)])
+            fps = Fingerprints(rows["fp"], rows["content"], rows["exact"])
+            pairs = np.concatenate([_load(self.input_folder, f, PAIR) for f in self.input_folder.list_files()] or
+                                   [np.empty(0, PAIR)])
+            decisions = decide(fps, np.searchsorted(ids, pairs["a"]), np.searchsorted(ids, pairs["b"]), self.config)
+            self.stat_update("near_pairs", value=len(pairs))
+            self.stat_update("to_remove", value=int(decisions.dropped.sum()))
+            for f in files:
+                task = _task_of(f)
+                mine = np.flatnonzero(decisions.dropped & ((ids >> _TASK_SHIFT) == task))
+                removal = np.empty(len(mine), REMOVAL)
+                removal["index"] = ids[mine] & np.uint64(0xFFFFFFFF)
+                removal["code"], removal["ref"] = decisions.code[mine], ids[decisions.ref[mine]]
+                removal["distance"], removal["conflicts"] = decisions.distance[mine], decisions.conflicts[mine]
+                _save(self.output_folder, f"{task:05d}.remove", removal)
+        return
+        yield
+
+
+class SimHashFilter(_SimHashStage):
+    """Stage 4: drop the pairs `SimHashCluster` listed for this task, reading the same input as stage 1.
+
+    Args:
+        input_folder: the output folder of `SimHashCluster`
+        config: the shared `SimHashConfig`
+        exclusion_writer: where dropped pairs go, e.g. `rejects_writer(run_dir, "dedup")`
+    """
+
+    name = "🫧 SimHash dedup"
+
+    def __init__(self, input_folder: DataFolderLike, config: SimHashConfig | None = None,
+                 exclusion_writer: DiskWriter | None = None):
+        super().__init__(config)
+        self.input_folder = get_datafolder(input_folder)
+        self.exclusion_writer = exclusion_writer
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        removal = _load(self.input_folder, f"{rank:05d}.remove", REMOVAL)
+        by_index = dict(zip(removal["index"].tolist(), range(len(removal)), strict=True))
+        with self.exclusion_writer if self.exclusion_writer else contextlib.nullcontext() as writer:
+            for index, doc in enumerate(data):
+                self.stat_update(StatHints.total)
+                row = by_index.get(index)
+                if row is None:
+                    self.stat_update(StatHints.forwarded)
+                    self.update_doc_stats(doc)
+                    yield doc
+                    continue
+                code = int(removal["code"][row])
+                self.stat_update(StatHints.dropped, f"dropped_{REASONS[code]}")
+                mark_rejected(doc, STEP, REASONS[code], detail(
+                    code, _ref_label(int(removal["ref"][row])), int(removal["distance"][row]),
+                    int(removal["conflicts"][row]), self.config))
+                if writer:
+                    writer.write(doc, rank)
