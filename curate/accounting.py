@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 READER, WRITER = "READER", "WRITER"
+HANDOFF_OUT, HANDOFF_IN = "🔀 handoff out", "🔀 handoff in"  # xplus.curate.handoff's block names
 
 
 class AccountingError(RuntimeError):
@@ -116,6 +117,9 @@ class Funnel:
         for writer, count in expected:
             if writer.total != count:
                 found.append(f"{writer.name} wrote {writer.total} rows, expected {count}")
+        handed = {name: sum(b.total for b in self.blocks if b.name == name) for name in (HANDOFF_OUT, HANDOFF_IN)}
+        if handed[HANDOFF_OUT] != handed[HANDOFF_IN]:
+            found.append(f"{handed[HANDOFF_OUT]} pairs handed to the next stage, {handed[HANDOFF_IN]} arrived")
         for block in self.blocks:
             if block.kind != WRITER and block.total != block.forwarded + block.dropped:
                 found.append(f"{block.name}: total {block.total} != forwarded {block.forwarded} + "

@@ -22,22 +22,37 @@ from xplus.curate.clean import Cleaner
 from xplus.curate.decontaminate import STEP as DECONTAMINATE_STEP
 from xplus.curate.decontaminate import FloresDecontaminator
 from xplus.curate.export import LAYOUTS
+from xplus.curate.handoff import HandoffReader, HandoffWriter
 from xplus.curate.length import STEP as LENGTH_STEP
 from xplus.curate.length import LengthRatioFilter
+from xplus.curate.lid import STEP as LID_STEP
+from xplus.curate.lid import LanguageIdFilter
 from xplus.curate.readers.base import STEP as UNIFY_STEP
 from xplus.curate.readers.hf import HFBitextReader
 from xplus.curate.readers.moses import MosesReader
 from xplus.curate.readers.tmx import TmxReader
 from xplus.curate.readers.tsv import PARACRAWL_V3_COLUMNS, TsvReader
+from xplus.curate.simhash import (
+    STEP as DEDUP_STEP,
+)
+from xplus.curate.simhash import (
+    SimHashBuckets,
+    SimHashCluster,
+    SimHashConfig,
+    SimHashDedup,
+    SimHashFilter,
+    SimHashSignature,
+)
+from xplus.curate.simhash.fingerprint import table_masks
 from xplus.curate.template import STEP as TEMPLATE_STEP
 from xplus.curate.template import InstructionTemplater
 from xplus.curate.writers import BitextJsonlWriter, BitextParquetWriter, ChatJsonlWriter, rejects_writer
 from xplus.pipelines.executors import Stage
 
 READERS = {"moses": MosesReader, "tsv": TsvReader, "hf": HFBitextReader, "tmx": TmxReader}
-#: the steps, in pipeline order whatever the order in the recipe file
-STEPS = {CLEAN_STEP: Cleaner, LENGTH_STEP: LengthRatioFilter, DECONTAMINATE_STEP: FloresDecontaminator,
-         TEMPLATE_STEP: InstructionTemplater}
+#: the steps, in pipeline order whatever the order in the recipe file (dedup's arguments are its config's)
+STEPS = {CLEAN_STEP: Cleaner, LENGTH_STEP: LengthRatioFilter, DEDUP_STEP: SimHashConfig, LID_STEP: LanguageIdFilter,
+         DECONTAMINATE_STEP: FloresDecontaminator, TEMPLATE_STEP: InstructionTemplater}
 #: steps that take the recipe's `flores` folder unless their arguments name one
 FLORES_STEPS = {DECONTAMINATE_STEP: "flores_dir"}
 WRITERS = {"jsonl": BitextJsonlWriter, "parquet": BitextParquetWriter}
@@ -72,28 +87,59 @@ class Recipe:
     chat_layouts: list[str] = field(default_factory=lambda: ["messages"])
     notices: list[str] = field(default_factory=list)
 
-    def stages(self, run_dir: str | Path, tasks: int = 1) -> list[Stage]:
-        """The run as executor stages."""
-        return [Stage("curate", self.build(run_dir), tasks)]
+    def stages(self, run_dir: str | Path, tasks: int = 1, distributed: bool = False) -> list[Stage]:
+        """The run as executor stages: one, or, when the dedup must see the pairs of every task (tasks > 1, or
+        SLURM), the multi-stage SimHash: prepare (+ signatures) -> buckets -> cluster -> finish."""
+        run_dir = str(run_dir)
+        steps = list(self.steps.items())
+        readers = self._readers(run_dir)
+        if DEDUP_STEP not in self.steps or (tasks == 1 and not distributed):
+            return [Stage("curate", readers + self._blocks(steps, run_dir), tasks)]
+        cut = [name for name, _ in steps].index(DEDUP_STEP)
+        config = SimHashConfig(**self.steps[DEDUP_STEP])
+        work = f"{run_dir}/work"
+        prepared, signatures, buckets, removals = (f"{work}/{name}" for name in
+                                                   ("prepared", "signatures", "buckets", "removals"))
+        dedup = SimHashFilter(removals, config, exclusion_writer=rejects_writer(run_dir, DEDUP_STEP))
+        return [
+            Stage("prepare", readers + self._blocks(steps[:cut], run_dir, last=False)
+                  + [HandoffWriter(prepared), SimHashSignature(signatures, config)], tasks),
+            Stage("dedup-buckets", [SimHashBuckets(signatures, buckets, config)], min(tasks, len(table_masks(config)))),
+            Stage("dedup-cluster", [SimHashCluster(buckets, removals, signatures, config)], 1),
+            Stage("finish", [HandoffReader(prepared), dedup] + self._blocks(steps[cut + 1:], run_dir), tasks),
+        ]
 
     def build(self, run_dir: str | Path) -> list[PipelineStep]:
-        """Readers -> steps -> writers, each dropping block with its own rejects writer under `run_dir`."""
-        run_dir = str(run_dir)
-        pipeline: list[PipelineStep] = []
+        """The whole run as one pipeline (single node)."""
+        (stage,) = self.stages(run_dir)
+        return stage.pipeline
+
+    def _readers(self, run_dir: str) -> list[PipelineStep]:
+        readers = []
         for i, source in enumerate(self.sources):
             rejects = rejects_writer(run_dir, UNIFY_STEP, part=f"source{i}")
-            pipeline.append(READERS[source.reader](resolve_path(source.path), exclusion_writer=rejects,
-                                                   **source.options))
-        for step, options in self.steps.items():
-            if step == TEMPLATE_STEP:  # the curated pairs are written before they become chats
-                pipeline += [WRITERS[fmt](f"{run_dir}/output/{fmt}") for fmt in self.formats]
-                pipeline.append(InstructionTemplater(**options))
-                pipeline += [ChatJsonlWriter(f"{run_dir}/output/chat-{layout}", layout=layout)
-                             for layout in self.chat_layouts]
-                return pipeline
-            pipeline.append(STEPS[step](exclusion_writer=rejects_writer(run_dir, step), **options))
-        pipeline += [WRITERS[fmt](f"{run_dir}/output/{fmt}") for fmt in self.formats]
-        return pipeline
+            readers.append(READERS[source.reader](resolve_path(source.path), exclusion_writer=rejects,
+                                                  **source.options))
+        return readers
+
+    def _blocks(self, steps: list[tuple[str, dict]], run_dir: str, last: bool = True) -> list[PipelineStep]:
+        """The blocks of these steps, each dropping block with its own rejects writer; with `last`, the writers:
+        the curated pairs, then (after templating) the chats."""
+        blocks: list[PipelineStep] = []
+        for step, options in steps:
+            if step == TEMPLATE_STEP:
+                blocks += [WRITERS[fmt](f"{run_dir}/output/{fmt}") for fmt in self.formats]
+                blocks.append(InstructionTemplater(**options))
+                return blocks + [ChatJsonlWriter(f"{run_dir}/output/chat-{layout}", layout=layout)
+                                 for layout in self.chat_layouts]
+            rejects = rejects_writer(run_dir, step)
+            if step == DEDUP_STEP:
+                blocks.append(SimHashDedup(SimHashConfig(**options), exclusion_writer=rejects))
+            else:
+                blocks.append(STEPS[step](exclusion_writer=rejects, **options))
+        if last:
+            blocks += [WRITERS[fmt](f"{run_dir}/output/{fmt}") for fmt in self.formats]
+        return blocks
 
     def outputs(self, run_dir: str | Path) -> list[Path]:
         folders = [Path(run_dir) / "output" / fmt for fmt in self.formats]

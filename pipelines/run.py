@@ -54,7 +54,8 @@ def run_recipe(args: argparse.Namespace) -> int:
     for notice in recipe.notices:
         print(f"NOTICE: {notice}")
     started = time.perf_counter()
-    run_stages(recipe.stages(run_dir, tasks=args.tasks), run_dir, options, wait=not args.no_wait)
+    stages = recipe.stages(run_dir, tasks=args.tasks, distributed=args.executor == "slurm")
+    run_stages(stages, run_dir, options, wait=not args.no_wait)
     if args.no_wait:
         print(f"submitted; when the jobs are done: xplus curate accounting {run_dir}")
         return 0

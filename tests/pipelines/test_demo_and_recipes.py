@@ -46,7 +46,7 @@ def test_demo_outputs_agree_across_formats(demo_run):
     run_dir, _ = demo_run
     rows = _jsonl_rows(run_dir / "output" / "jsonl")
     table = pq.read_table(next((run_dir / "output" / "parquet").glob("*.parquet"))).to_pylist()
-    assert len(rows) == len(table) > 1200
+    assert len(rows) == len(table) > 1000
     assert [(r["src_line"], r["tgt_line"]) for r in rows] == [(r["src_line"], r["tgt_line"]) for r in table]
     assert {(r["src"], r["trg"]) for r in rows} == {("eng_Latn", "swh_Latn"), ("eng_Latn", "zho_Hans"),
                                                     ("eng_Latn", "deu_Latn")}
@@ -117,3 +117,18 @@ def test_recipe_errors_name_the_key(tmp_path):
     (tmp_path / "bad.yaml").write_text("sources: [\n")
     with pytest.raises(RecipeError, match="not valid YAML"):
         load_recipe(str(tmp_path / "bad.yaml"))
+
+
+def test_demo_with_three_tasks_runs_the_multi_stage_dedup(demo_run, tmp_path):
+    run_dir, _ = demo_run
+    three = tmp_path / "three"
+    assert main(["curate", "run", "demo", "-o", str(three), "--tasks", "3", "--workers", "1"]) == 0
+    assert sorted(p.name for p in (three / "logs").iterdir()) == ["00-prepare", "01-dedup-buckets",
+                                                                   "02-dedup-cluster", "03-finish"]
+    single, multi = run_funnel(run_dir).check(), run_funnel(three).check()
+    assert (multi.input, multi.output, multi.rejected) == (single.input, single.output, single.rejected)
+
+    def reasons(folder):
+        return sorted((r["step"], r["reason"]) for r in _jsonl_rows(folder / "rejects"))
+
+    assert reasons(three) == reasons(run_dir)

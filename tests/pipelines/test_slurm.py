@@ -41,7 +41,9 @@ def test_demo_on_slurm_equals_local(tmp_path):
     for folder in ("output/jsonl", "output/chat-messages", "rejects"):
         assert _rows(slurm / folder) == _rows(local / folder), folder
     assert run_funnel(slurm).check().input == 1300
-    logs = next((slurm / "logs").iterdir())
+    stages = sorted(p.name for p in (slurm / "logs").iterdir())
+    assert stages == ["00-prepare", "01-dedup-buckets", "02-dedup-cluster", "03-finish"]  # the multi-stage SimHash
+    logs = slurm / "logs" / "00-prepare"
     assert sorted(p.name for p in (logs / "completions").iterdir()) == ["00000", "00001"]
     assert any((logs / "slurm_logs").iterdir())  # it really went through sbatch
     executor = json.loads((logs / "executor.json").read_text())
