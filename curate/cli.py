@@ -25,6 +25,15 @@ def add_parser(groups: argparse._SubParsersAction) -> argparse._SubParsersAction
     report = commands.add_parser("report", help="(re)write the report (report.md + plots) of a finished run")
     report.add_argument("run_dir", type=Path)
     report.set_defaults(func=_report)
+
+    publish = commands.add_parser("publish", help="publish a finished run to the HF Hub (one commit)")
+    publish.add_argument("run_dir", type=Path)
+    publish.add_argument("--repo-id", required=True, help="ORG/NAME of the dataset repo")
+    publish.add_argument("--private", action="store_true")
+    publish.add_argument("--license", default="other", help="licence id for the card (e.g. cc-by-sa-4.0)")
+    publish.add_argument("--folder", type=Path, help="where to build the Hub layout (default: RUN_DIR/hub)")
+    publish.add_argument("--dry-run", action="store_true", help="build the folder and card, upload nothing")
+    publish.set_defaults(func=_publish)
     return commands
 
 
@@ -48,6 +57,18 @@ def _report(args: argparse.Namespace) -> int:
     from xplus.curate.report import RunReport
 
     print(RunReport(args.run_dir).write())
+    return 0
+
+
+def _publish(args: argparse.Namespace) -> int:
+    from xplus.curate.publish import build_dataset_folder, config_counts, push
+
+    folder = build_dataset_folder(args.run_dir, args.folder or args.run_dir / "hub", license=args.license,
+                                  pretty_name=args.repo_id.split("/")[-1])
+    print(f"built {folder}: " + ", ".join(f"{name} {n:,} rows" for name, n in config_counts(folder).items()))
+    if args.dry_run:
+        return 0
+    print(f"uploaded in one commit: {push(folder, args.repo_id, private=args.private)}")
     return 0
 
 

@@ -53,6 +53,8 @@ def run_recipe(args: argparse.Namespace) -> int:
     print(f"xplus: running recipe {recipe.name!r} ({recipe.origin}) into {run_dir} on {args.executor}")
     for notice in recipe.notices:
         print(f"NOTICE: {notice}")
+    run_dir.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(recipe.origin, run_dir / "recipe.yaml")  # the run says how it was made (and the card shows it)
     started = time.perf_counter()
     stages = recipe.stages(run_dir, tasks=args.tasks, distributed=args.executor == "slurm")
     run_stages(stages, run_dir, options, wait=not args.no_wait)

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import os
+
+# the tests never reach the network: Hub libraries must not try (and wait) either
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
 from pathlib import Path
 
 import pytest

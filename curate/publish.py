@@ -1,0 +1,179 @@
+"""Publish a finished run to the HF Hub as a dataset: parquet shards, one config per language pair, a card.
+
+`build_dataset_folder` lays the run out the way the Hub and `datasets` expect:
+
+    README.md                          the dataset card (YAML metadata + the recipe, funnel, thresholds, sources)
+    data/<config>/train-0000i-of-0000n.parquet
+
+One config per language pair (`en-sw`; FLORES-200 codes where a language has no ISO 639-1 code), named with
+both languages in a fixed order so that both translation directions of the chats land in one config.
+The chats (step 6 output, `messages` layout) are published when the run made them, else the curated pairs.
+`push` uploads the folder in ONE commit (the Hub limits commits per hour; datatrove's writers would commit
+once per task). The token comes from `HF_TOKEN` or the local HF login and is never printed. FLORES text is
+never published: the card carries the thresholds table only, and decontaminated runs hold no FLORES pair.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections import defaultdict
+from pathlib import Path
+
+import polars as pl
+
+from xplus.curate.accounting import run_funnel
+from xplus.curate.languages import get_language
+
+ROWS_PER_SHARD = 500_000
+CITATION = """@article{llamax2,
+  title   = {LLaMAX2: Your Translation-Enhanced Model also Performs Well in Reasoning},
+  journal = {arXiv preprint arXiv:2510.09189},
+  year    = {2025},
+  url     = {https://arxiv.org/abs/2510.09189}
+}"""
+
+
+def short_code(code: str) -> str:
+    lang = get_language(code)
+    return lang.iso639_1 or lang.flores200
+
+
+def config_name(src: str, trg: str) -> str:
+    """`en-sw` for both directions of a pair; English first, otherwise alphabetical."""
+    a, b = short_code(src), short_code(trg)
+    if b == "en" or (a != "en" and b < a):
+        a, b = b, a
+    return f"{a}-{b}"
+
+
+def size_category(n: int) -> str:
+    for limit, name in ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"),
+                        (1_000_000, "100K<n<1M"), (10_000_000, "1M<n<10M"), (100_000_000, "10M<n<100M")):
+        if n < limit:
+            return name
+    return "n>100M"
+
+
+def _read_output(run_dir: Path) -> tuple[pl.DataFrame, str]:
+    for folder, kind in ((run_dir / "output" / "chat-messages", "chats"), (run_dir / "output" / "jsonl", "pairs")):
+        files = sorted(folder.glob("*.jsonl")) if folder.is_dir() else []
+        frames = [pl.read_ndjson(f, infer_schema_length=None) for f in files if f.stat().st_size]
+        if frames:
+            return pl.concat(frames, how="diagonal_relaxed"), kind
+    raise FileNotFoundError(f"{run_dir}/output holds no curated data (output/chat-messages or output/jsonl)")
+
+
+def build_dataset_folder(run_dir: str | Path, out_dir: str | Path, license: str = "other",
+                         pretty_name: str | None = None) -> Path:
+    """Write the Hub layout of a finished run into `out_dir` (replaced if it exists)."""
+    run_dir, out_dir = Path(run_dir), Path(out_dir)
+    funnel = run_funnel(run_dir).check()
+    rows, kind = _read_output(run_dir)
+    if "extra" in rows.columns:  # free-form per source: a JSON string keeps one schema across configs
+        rows = rows.with_columns(pl.col("extra").map_elements(json.dumps, return_dtype=pl.String))
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    configs: dict[str, int] = {}
+    names = [config_name(s, t) for s, t in zip(rows["src"], rows["trg"], strict=True)]
+    for (name,), group in sorted(rows.with_columns(config=pl.Series(names)).group_by("config"), key=lambda g: g[0]):
+        group = group.drop("config")
+        shards = max(1, -(-len(group) // ROWS_PER_SHARD))
+        folder = out_dir / "data" / name
+        folder.mkdir(parents=True)
+        for i in range(shards):
+            group.slice(i * ROWS_PER_SHARD, ROWS_PER_SHARD).write_parquet(
+                folder / f"train-{i:05d}-of-{shards:05d}.parquet")
+        configs[name] = len(group)
+    card = dataset_card(run_dir, kind, configs, funnel.table(), license, pretty_name or f"xplus {run_dir.name}",
+                        sources=sorted(rows["corpus"].unique().to_list()))
+    card.save(out_dir / "README.md")
+    return out_dir
+
+
+def dataset_card(run_dir: Path, kind: str, configs: dict[str, int], funnel: str, license: str, pretty_name: str,
+                 sources: list[str]):
+    from huggingface_hub import DatasetCard, DatasetCardData
+
+    languages = sorted({code for name in configs for code in name.split("-")})
+    data = DatasetCardData(
+        language=languages, license=license, pretty_name=pretty_name,
+        size_categories=size_category(sum(configs.values())),
+        task_categories=["translation", "text-generation"], multilinguality="multilingual",
+        tags=["xplus", "parallel-corpus", "instruction-tuning"],
+        configs=[{"config_name": name, "data_files": [{"split": "train", "path": f"data/{name}/*.parquet"}]}
+                 for name in configs],
+    )
+    thresholds = run_dir / "loss_thresholds.json"
+    threshold_rows = ""
+    if thresholds.exists():
+        table = json.loads(thresholds.read_text())
+        threshold_rows = "\n".join(["| direction | loss threshold |", "|---|---:|"]
+                                   + [f"| {d} | {t:.4f} |" for d, t in sorted(table.items())])
+    recipe = run_dir / "recipe.yaml"
+    counts = "\n".join(f"| {name} | {n:,} |" for name, n in configs.items())
+    body = f"""
+# {pretty_name}
+
+Translation instruction data curated with [xplus](https://arxiv.org/abs/2510.09189) (the Qwen3-XPlus recipe):
+unify, clean, length/ratio filter, SimHash near-duplicate removal, fastText language ID, NLLB loss filter
+(when configured), FLORES decontamination (when configured) and instruction templating. Each row is
+{"a chat (`messages`: user instruction, assistant translation) with the pair it came from"
+ if kind == "chats" else "a translation pair"} and its provenance (`corpus`, `file`, `line`).
+
+## Configs
+
+| config | rows |
+|---|---:|
+{counts}
+
+```python
+from datasets import load_dataset
+ds = load_dataset("<this repo>", "{next(iter(configs))}")
+```
+
+## Recipe
+
+{"```yaml" + chr(10) + recipe.read_text() + "```" if recipe.exists() else "(not recorded)"}
+
+## Funnel (pairs; every drop is accounted for)
+
+{funnel}
+
+## Loss thresholds (FLORES dev percentile per direction)
+
+{threshold_rows or "The loss filter did not run: this data is not quality-filtered by a translation model."}
+
+## Sources
+
+{chr(10).join(f"- {s}" for s in sources)}
+
+Check the licences of these sources before use; derived data inherits their terms.
+
+## Citation
+
+```bibtex
+{CITATION}
+```
+"""
+    return DatasetCard.from_template(data, template_str="---\n{{ card_data }}\n---\n" + body)
+
+
+def push(folder: str | Path, repo_id: str, private: bool = False, token: str | None = None,
+         revision: str | None = None) -> str:
+    """Create the dataset repo if needed and upload the folder in one commit; returns the commit URL."""
+    from huggingface_hub import HfApi
+
+    api = HfApi(token=token)
+    api.create_repo(repo_id, repo_type="dataset", private=private, exist_ok=True)
+    commit = api.upload_folder(folder_path=str(folder), repo_id=repo_id, repo_type="dataset", revision=revision,
+                               commit_message=f"xplus: publish {Path(folder).name}")
+    return str(commit)
+
+
+def config_counts(folder: str | Path) -> dict[str, int]:
+    """Rows per config of a built folder (for messages and tests)."""
+    counts: dict[str, int] = defaultdict(int)
+    for path in Path(folder, "data").glob("*/*.parquet"):
+        counts[path.parent.name] += pl.scan_parquet(path).select(pl.len()).collect().item()
+    return dict(counts)
