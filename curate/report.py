@@ -143,8 +143,13 @@ class RunReport:
     # -- the whole report ------------------------------------------------------------------------------------
     def write(self) -> Path:
         plots = self.plots()
+        scored = any("loss" in b.name.lower() for b in self.funnel.blocks)
         body = [
             f"# Curation report: {self.run_dir.name}",
+            "",
+            "Quality filter (NLLB loss): " + ("ran; thresholds in `loss_thresholds.json`." if scored else
+                                              "**did not run: this output is NOT quality-filtered** by a "
+                                              "translation model."),
             "",
             "## Funnel",
             "",

@@ -27,6 +27,9 @@ from xplus.curate.length import STEP as LENGTH_STEP
 from xplus.curate.length import LengthRatioFilter
 from xplus.curate.lid import STEP as LID_STEP
 from xplus.curate.lid import LanguageIdFilter
+from xplus.curate.loss import STEP as LOSS_STEP
+from xplus.curate.loss import LossFilter
+from xplus.curate.loss.scorer import DEFAULT_MODEL as LOSS_MODEL
 from xplus.curate.readers.base import STEP as UNIFY_STEP
 from xplus.curate.readers.hf import HFBitextReader
 from xplus.curate.readers.moses import MosesReader
@@ -52,9 +55,12 @@ from xplus.pipelines.executors import Stage
 READERS = {"moses": MosesReader, "tsv": TsvReader, "hf": HFBitextReader, "tmx": TmxReader}
 #: the steps, in pipeline order whatever the order in the recipe file (dedup's arguments are its config's)
 STEPS = {CLEAN_STEP: Cleaner, LENGTH_STEP: LengthRatioFilter, DEDUP_STEP: SimHashConfig, LID_STEP: LanguageIdFilter,
-         DECONTAMINATE_STEP: FloresDecontaminator, TEMPLATE_STEP: InstructionTemplater}
-#: steps that take the recipe's `flores` folder unless their arguments name one
-FLORES_STEPS = {DECONTAMINATE_STEP: "flores_dir"}
+         LOSS_STEP: LossFilter, DECONTAMINATE_STEP: FloresDecontaminator, TEMPLATE_STEP: InstructionTemplater}
+#: steps that take the recipe's `flores` folder unless their arguments name one (or, for the loss, give
+#: explicit thresholds)
+FLORES_STEPS = {DECONTAMINATE_STEP: "flores_dir", LOSS_STEP: "flores_dir"}
+LOSS_MODEL_HINT = (f"the paper's scorer is {LOSS_MODEL}: `huggingface-cli download {LOSS_MODEL} --local-dir "
+                   f"models/nllb-600m`, then `--loss-model models/nllb-600m` or `steps.loss.model`")
 WRITERS = {"jsonl": BitextJsonlWriter, "parquet": BitextParquetWriter}
 COLUMN_PRESETS = {"paracrawl_v3": PARACRAWL_V3_COLUMNS}
 BUNDLED = "bundled:"
@@ -87,10 +93,21 @@ class Recipe:
     chat_layouts: list[str] = field(default_factory=lambda: ["messages"])
     notices: list[str] = field(default_factory=list)
 
-    def stages(self, run_dir: str | Path, tasks: int = 1, distributed: bool = False) -> list[Stage]:
-        """The run as executor stages: one, or, when the dedup must see the pairs of every task (tasks > 1, or
-        SLURM), the multi-stage SimHash: prepare (+ signatures) -> buckets -> cluster -> finish."""
-        run_dir = str(run_dir)
+    def stages(self, run_dir: str | Path, tasks: int = 1, distributed: bool = False,
+               gpus_per_task: int = 0) -> list[Stage]:
+        """The run as executor stages. On SLURM, the loss step gets a stage of its own with `gpus_per_task`."""
+        stages = self._cpu_stages(str(run_dir), tasks, distributed)
+        if not (distributed and LOSS_STEP in self.steps):
+            return stages
+        last = stages[-1]
+        cut = next(i for i, block in enumerate(last.pipeline) if isinstance(block, LossFilter))
+        handoff = f"{run_dir}/work/before-loss"
+        return [*stages[:-1], Stage(last.name, last.pipeline[:cut] + [HandoffWriter(handoff)], last.tasks),
+                Stage("loss-gpu", [HandoffReader(handoff), *last.pipeline[cut:]], last.tasks, gpus_per_task)]
+
+    def _cpu_stages(self, run_dir: str, tasks: int, distributed: bool) -> list[Stage]:
+        """One stage, or, when the dedup must see the pairs of every task (tasks > 1, or SLURM), the multi-stage
+        SimHash: prepare (+ signatures) -> buckets -> cluster -> finish."""
         steps = list(self.steps.items())
         readers = self._readers(run_dir)
         if DEDUP_STEP not in self.steps or (tasks == 1 and not distributed):
@@ -135,6 +152,9 @@ class Recipe:
             rejects = rejects_writer(run_dir, step)
             if step == DEDUP_STEP:
                 blocks.append(SimHashDedup(SimHashConfig(**options), exclusion_writer=rejects))
+            elif step == LOSS_STEP:
+                blocks.append(LossFilter(exclusion_writer=rejects, **{"thresholds_folder": f"{run_dir}/loss_thresholds",
+                                                                      **options}))
             else:
                 blocks.append(STEPS[step](exclusion_writer=rejects, **options))
         if last:
@@ -161,8 +181,8 @@ def recipe_names() -> list[str]:
                   if p.name.endswith(".yaml"))
 
 
-def load_recipe(name_or_path: str) -> Recipe:
-    """A bundled recipe by name (`demo`) or a YAML file path."""
+def load_recipe(name_or_path: str, flores: str | None = None, loss_model: str | None = None) -> Recipe:
+    """A bundled recipe by name (`demo`) or a YAML file path; `flores` and `loss_model` override the recipe's."""
     path = Path(name_or_path)
     if not path.is_file():
         bundled = files("xplus.pipelines").joinpath("recipes", f"{name_or_path}.yaml")
@@ -174,6 +194,10 @@ def load_recipe(name_or_path: str) -> Recipe:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as err:
         raise RecipeError(f"{path}: not valid YAML: {err}") from err
+    if isinstance(data, dict) and flores:
+        data["flores"] = flores
+    if isinstance(data, dict) and loss_model and isinstance(data.get("steps"), dict) and LOSS_STEP in data["steps"]:
+        data["steps"][LOSS_STEP] = {**(data["steps"][LOSS_STEP] or {}), "model": loss_model}
     return parse_recipe(data, str(path))
 
 
@@ -205,8 +229,12 @@ def parse_recipe(data: Any, origin: str) -> Recipe:
         if step not in steps:
             continue
         options = _check_args(STEPS[step], dict(steps[step] or {}), f"steps.{step}", fail)
+        if step == LOSS_STEP and "model" in options and not options["model"]:
+            recipe.notices.append(f"step 'loss' skipped: no scoring model configured; {LOSS_MODEL_HINT}. "
+                                  f"The output is NOT quality-filtered by a translation model.")
+            continue
         flores_arg = FLORES_STEPS.get(step)
-        if flores_arg and flores_arg not in options:
+        if flores_arg and flores_arg not in options and not (step == LOSS_STEP and options.get("thresholds")):
             if recipe.flores is None:
                 recipe.notices.append(f"step {step!r} skipped: it needs FLORES (set `flores:` in the recipe "
                                       f"or `{flores_arg}` in its arguments)")

@@ -4,6 +4,7 @@ accounting and write the report."""
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import time
 from pathlib import Path
@@ -23,12 +24,15 @@ def add_run_parser(curate_commands: argparse._SubParsersAction) -> None:
     run.add_argument("--executor", choices=EXECUTORS, default="local", help="where the tasks run")
     run.add_argument("--tasks", type=int, default=1, help="datatrove tasks (input files are shared out)")
     run.add_argument("--workers", type=int, default=-1, help="tasks run at once (-1: all)")
+    run.add_argument("--flores", help="FLORES folder (FLORES-101/200 layout): turns on decontamination and the "
+                                      "loss calibration")
+    run.add_argument("--loss-model", help="local path or Hub id of the loss step's scorer (NLLB-compatible)")
     slurm = run.add_argument_group("slurm")
     slurm.add_argument("--partition", help="SLURM partition")
     slurm.add_argument("--time", default="24:00:00", help="SLURM time limit per task")
     slurm.add_argument("--cpus-per-task", type=int, default=1)
     slurm.add_argument("--mem-per-cpu-gb", type=int, default=2)
-    slurm.add_argument("--gpus", type=int, default=1, help="GPUs per task of the GPU (loss) stage")
+    slurm.add_argument("--gpus", type=int, default=1, help="GPUs per task of the loss stage")
     slurm.add_argument("--venv", help="activate script of the environment jobs use (default: this one's)")
     slurm.add_argument("--no-wait", action="store_true", help="submit and return (check later with "
                                                               "`xplus curate accounting RUN_DIR`)")
@@ -38,8 +42,17 @@ def add_run_parser(curate_commands: argparse._SubParsersAction) -> None:
     run.set_defaults(func=run_recipe)
 
 
+def merge_thresholds(run_dir: Path) -> None:
+    """The loss thresholds every task used, as one `{src→trg: threshold}` table saved with the run."""
+    tables = sorted((run_dir / "loss_thresholds").glob("*.json"))
+    if tables:
+        merged = {f"{row['src']}→{row['trg']}": row["value"] for table in tables
+                  for row in json.loads(table.read_text())}
+        (run_dir / "loss_thresholds.json").write_text(json.dumps(merged, indent=1, ensure_ascii=False) + "\n")
+
+
 def run_recipe(args: argparse.Namespace) -> int:
-    recipe = load_recipe(args.recipe)
+    recipe = load_recipe(args.recipe, flores=args.flores, loss_model=args.loss_model)
     run_dir = (args.output or Path("xplus-runs") / recipe.name).resolve()
     if run_dir.exists() and any(run_dir.iterdir()):
         if args.overwrite:
@@ -56,7 +69,7 @@ def run_recipe(args: argparse.Namespace) -> int:
     run_dir.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(recipe.origin, run_dir / "recipe.yaml")  # the run says how it was made (and the card shows it)
     started = time.perf_counter()
-    stages = recipe.stages(run_dir, tasks=args.tasks, distributed=args.executor == "slurm")
+    stages = recipe.stages(run_dir, tasks=args.tasks, distributed=args.executor == "slurm", gpus_per_task=args.gpus)
     run_stages(stages, run_dir, options, wait=not args.no_wait)
     if args.no_wait:
         print(f"submitted; when the jobs are done: xplus curate accounting {run_dir}")
@@ -67,5 +80,6 @@ def run_recipe(args: argparse.Namespace) -> int:
         print(f"output ({folder.name}): {folder}")
     print(f"rejects (step, reason): {run_dir / 'rejects'}\nlogs and stats: {run_dir / 'logs'}")
     funnel.check()
+    merge_thresholds(run_dir)
     print(f"report: {RunReport(run_dir).write()}")
     return 0

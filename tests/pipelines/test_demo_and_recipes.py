@@ -78,6 +78,7 @@ def test_demo_report_with_plots(demo_run):
     assert f"report: {run_dir / 'report' / 'report.md'}" in printed
     assert "| eng_Latn→swh_Latn | 700 |" in report  # TICO-19 300 + GlobalVoices 400
     assert "| clean | empty_source | 17 |" in report
+    assert "NOT quality-filtered" in report and "NOTICE: step 'loss' skipped: no scoring model" in printed
     assert "**length / length_ratio**" in report and "`GlobalVoices.en:172`" in report
     for png in ("funnel.png", "rejects.png", "length.png", "length_ratio.png"):
         assert (run_dir / "report" / png).stat().st_size > 5_000 and f"]({png})" in report
