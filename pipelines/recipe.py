@@ -235,11 +235,14 @@ def parse_recipe(data: Any, origin: str) -> Recipe:
             continue
         flores_arg = FLORES_STEPS.get(step)
         if flores_arg and flores_arg not in options and not (step == LOSS_STEP and options.get("thresholds")):
-            if recipe.flores is None:
+            if recipe.flores is None and step == LOSS_STEP:
+                recipe.notices.append("step 'loss' calibrates on the Hub's FLORES (no `flores:` folder given)")
+            elif recipe.flores is None:
                 recipe.notices.append(f"step {step!r} skipped: it needs FLORES (set `flores:` in the recipe "
                                       f"or `{flores_arg}` in its arguments)")
                 continue
-            options[flores_arg] = recipe.flores
+            else:
+                options[flores_arg] = recipe.flores
         recipe.steps[step] = options
     output = data.get("output") or {}
     if unknown := set(output) - OUTPUT_KEYS:

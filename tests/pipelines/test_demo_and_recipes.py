@@ -133,3 +133,18 @@ def test_demo_with_three_tasks_runs_the_multi_stage_dedup(demo_run, tmp_path):
         return sorted((r["step"], r["reason"]) for r in _jsonl_rows(folder / "rejects"))
 
     assert reasons(three) == reasons(run_dir)
+
+
+def test_paper_recipe_is_valid_and_stages_for_slurm(shared_data, tmp_path):
+    from xplus.curate.languages import RECIPE_LANGUAGES
+    from xplus.curate.loss import LossFilter
+
+    recipe = load_recipe("xplus-17langs", flores=str(shared_data / "flores200"))
+    assert {s.options["tgt_lang"] for s in recipe.sources} == set(RECIPE_LANGUAGES) - {"eng_Latn"}
+    assert {s.options["hub_dataset"] for s in recipe.sources} == {"allenai/nllb", "Helsinki-NLP/opus-100"}
+    assert list(recipe.steps) == ["clean", "length", "dedup", "lid", "loss", "decontaminate", "template"]
+    assert not recipe.notices
+    stages = recipe.stages(tmp_path, tasks=4, distributed=True, gpus_per_task=1)
+    assert [s.name for s in stages] == ["prepare", "dedup-buckets", "dedup-cluster", "finish", "loss-gpu"]
+    assert stages[-1].gpus_per_task == 1 and isinstance(stages[-1].pipeline[1], LossFilter)
+    assert not any(isinstance(b, LossFilter) for s in stages[:-1] for b in s.pipeline)
