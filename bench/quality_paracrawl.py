@@ -1,0 +1,211 @@
+"""What steps 2-4 remove from human-labelled ParaCrawl v3 pairs, side by side with OpusFilter 3.3.1's equivalent rules.
+
+Input: the 10,000 labelled pairs of `paracrawl-v3-labelled/en-{cs,de,es,fr,hu}` (labels: V valid, F free
+translation, E translation error, MT machine-translated, T wrong tokenisation, A misaligned, L wrong language).
+Each step runs alone on all pairs, then all in pipeline order; OpusFilter's equivalents run in its own venv
+(`bench/opusfilter_env.sh`) on the same pairs, as a subprocess:
+
+| xplus | OpusFilter |
+|---|---|
+| 2 `Cleaner()` | (none) |
+| 3a `LengthRatioFilter()` | `LengthFilter(min_length=2, max_length=1e9, unit="word")`, `LengthRatioFilter(3.33)` |
+| 3b `SimHashDedup(SimHashConfig())` | `remove_duplicates` (its `SegmentHasher`, defaults: exact pairs) |
+| 4 `LanguageIdFilter()` (lid.176) | `FastTextFilter(thresholds=[0, 0])`, the same lid.176.ftz |
+
+For each: pairs kept, removed per label, precision of the kept set (V+F share) and the share of V+F kept. A sweep
+of `min_wrong_probability` (all steps) shows what the LID default trades. Writes the table and a PNG.
+
+Usage: python bench/quality_paracrawl.py [--opusfilter-python .bench/opusfilter/bin/python]
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import platform
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+
+from vs_opusfilter import PARACRAWL, PARACRAWL_LANGUAGES, opus_code, opusfilter_python, run_opusfilter
+
+from xplus.curate.clean import Cleaner
+from xplus.curate.length import LengthRatioFilter
+from xplus.curate.lid import DEFAULT_MIN_WRONG_PROBABILITY, LanguageIdFilter, bundled_lid176_path
+from xplus.curate.readers.tsv import PARACRAWL_V3_COLUMNS, TsvReader
+from xplus.curate.simhash import SimHashConfig, SimHashDedup
+
+LABELS = ("V", "F", "E", "MT", "T", "A", "L")
+GOOD = ("V", "F")
+STEPS = ("2 clean", "3a length", "3b dedup", "4 LID", "2-4 together")
+
+#: OpusFilter's side: argv = pairs JSONL ({"l1", "l2", "src", "trg"}), model; prints {step: [kept indices]}
+OPUSFILTER_QUALITY = r"""
+import json, sys, logging
+logging.disable(logging.WARNING)
+from opusfilter.filters import LengthFilter, LengthRatioFilter
+from opusfilter.lid import FastTextFilter
+from opusfilter.segment_hash import SegmentHasher
+pairs = [json.loads(line) for line in open(sys.argv[1], encoding="utf-8")]
+length = [LengthFilter(min_length=2, max_length=10**9, unit="word"), LengthRatioFilter(threshold=3.33, unit="word")]
+lid = {}
+def lid_ok(p):
+    key = (p["l1"], p["l2"])
+    if key not in lid:
+        lid[key] = FastTextFilter(languages=list(key), thresholds=[0, 0], model_path=sys.argv[2])
+    return lid[key].accept(next(lid[key].score([(p["src"], p["trg"])])))
+def length_ok(p):
+    return all(f.accept(next(f.score([(p["src"], p["trg"])]))) for f in length)
+def dedup(indices):
+    hasher, seen, kept = SegmentHasher(), set(), []
+    for i in indices:
+        key = hasher.apply((pairs[i]["src"], pairs[i]["trg"]))
+        if key not in seen:
+            seen.add(key)
+            kept.append(i)
+    return kept
+every = range(len(pairs))
+together = [i for i in dedup([i for i in every if length_ok(pairs[i])]) if lid_ok(pairs[i])]
+print(json.dumps({"3a length": [i for i in every if length_ok(pairs[i])], "3b dedup": dedup(every),
+                  "4 LID": [i for i in every if lid_ok(pairs[i])], "2-4 together": together}))
+"""
+
+
+def labelled_pairs() -> list:
+    docs = []
+    for xx in PARACRAWL_LANGUAGES:
+        docs += TsvReader(PARACRAWL / f"en-{xx}", "en", xx, columns=PARACRAWL_V3_COLUMNS).run()
+    for index, doc in enumerate(docs):
+        doc.metadata["index"] = index
+    return docs
+
+
+def kept_indices(blocks: list, docs: list) -> set[int]:
+    """Indices of the pairs that come out of `blocks` chained (on copies: the cleaner rewrites its input)."""
+    stream = iter(copy.deepcopy(docs))
+    for block in blocks:
+        stream = block.run(stream)
+    return {doc.metadata["index"] for doc in stream}
+
+
+def ours(docs: list) -> dict[str, set[int]]:
+    return {
+        "2 clean": kept_indices([Cleaner()], docs),
+        "3a length": kept_indices([LengthRatioFilter()], docs),
+        "3b dedup": kept_indices([SimHashDedup(SimHashConfig())], docs),
+        "4 LID": kept_indices([LanguageIdFilter()], docs),
+        "2-4 together": together(docs),
+    }
+
+
+def together(docs: list, min_wrong_probability: float = DEFAULT_MIN_WRONG_PROBABILITY) -> set[int]:
+    lid = LanguageIdFilter(min_wrong_probability=min_wrong_probability)
+    return kept_indices([Cleaner(), LengthRatioFilter(), SimHashDedup(SimHashConfig()), lid], docs)
+
+
+def opusfilter(docs: list, python: Path) -> dict[str, set[int]]:
+    with tempfile.TemporaryDirectory(prefix="xplus-quality-") as work:
+        path = Path(work) / "pairs.jsonl"
+        with open(path, "w", encoding="utf-8") as f:
+            for doc in docs:
+                f.write(json.dumps({"l1": opus_code(doc.metadata["src"]), "l2": opus_code(doc.metadata["trg"]),
+                                    "src": doc.text, "trg": doc.metadata["tgt_line"]}, ensure_ascii=False) + "\n")
+        kept = run_opusfilter(python, OPUSFILTER_QUALITY, str(path), str(bundled_lid176_path()))
+    return {"2 clean": set(range(len(docs))), **{step: set(indices) for step, indices in kept.items()}}
+
+
+def measure(labels: list[str], kept: set[int]) -> dict:
+    total, left = Counter(labels), Counter(labels[i] for i in kept)
+    good = sum(left[label] for label in GOOD)
+    return {"kept": len(kept), "removed": {label: total[label] - left[label] for label in LABELS},
+            "precision": good / len(kept) if kept else 0.0,
+            "good_kept": good / sum(total[label] for label in GOOD)}
+
+
+def row(name: str, m: dict, n: int) -> str:
+    removed = " | ".join(str(m["removed"][label]) for label in LABELS)
+    return f"| {name} | {m['kept'] / n:.1%} | {removed} | {m['precision']:.1%} | {m['good_kept']:.1%} |"
+
+
+def plot(results: dict[str, dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    width = 0.4
+    for offset, tool in ((-width / 2, "xplus"), (width / 2, "OpusFilter")):
+        m = results[tool]["2-4 together"]
+        left.bar([i + offset for i in range(len(LABELS))], [m["removed"][label] for label in LABELS], width,
+                 label=tool)
+        right.scatter([results[tool][step]["good_kept"] for step in STEPS],
+                      [results[tool][step]["precision"] for step in STEPS], label=tool)
+        for step in STEPS:
+            right.annotate(step, (results[tool][step]["good_kept"], results[tool][step]["precision"]), fontsize=7)
+    left.set_xticks(range(len(LABELS)), LABELS)
+    left.set_title("pairs removed by steps 2-4, per human label")
+    left.legend()
+    right.axvline(0.93, color="grey", linestyle="--", linewidth=0.8)
+    right.set_xlabel("share of V+F kept")
+    right.set_ylabel("precision of the kept set (V+F share)")
+    right.set_title("each step and all together")
+    right.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--opusfilter-python", default=None, help="python of the OpusFilter venv")
+    parser.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "quality_paracrawl.md")
+    args = parser.parse_args()
+    docs = labelled_pairs()
+    labels = [doc.metadata["extra"]["label"] for doc in docs]
+    n, totals = len(docs), Counter(labels)
+    results = {"xplus": {step: measure(labels, kept) for step, kept in ours(docs).items()},
+               "OpusFilter": {step: measure(labels, kept)
+                              for step, kept in opusfilter(docs, opusfilter_python(args.opusfilter_python)).items()}}
+    header = ("| step | kept | " + " | ".join(f"{label} removed" for label in LABELS)
+              + " | precision (V+F of kept) | V+F kept |")
+    rule = "|---|---:|" + "---:|" * len(LABELS) + "---:|---:|"
+    lines = [
+        f"# Steps 2-4 on human-labelled ParaCrawl v3 ({n:,} pairs, en-cs/de/es/fr/hu), xplus vs OpusFilter 3.3.1",
+        "",
+        f"Machine: {platform.processor() or platform.machine()}, Python {platform.python_version()}, "
+        f"{time.strftime('%Y-%m-%d')}. Command: `python bench/quality_paracrawl.py` (OpusFilter in the venv of "
+        "`bench/opusfilter_env.sh`). Each step alone on all pairs, then all in pipeline order (OpusFilter: length + "
+        "ratio, duplicates, LID). Labels in the data: "
+        + ", ".join(f"{label} {totals[label]}" for label in LABELS)
+        + f"; V+F share of all pairs {sum(totals[label] for label in GOOD) / n:.1%}.",
+        "",
+        header,
+        rule,
+    ]
+    for step in STEPS:
+        lines.append(row(f"xplus {step}", results["xplus"][step], n))
+        lines.append(row(f"OpusFilter {step}" + (" (no equivalent)" if step == "2 clean" else ""),
+                         results["OpusFilter"][step], n))
+    lines += [
+        "",
+        f"## xplus steps 2-4 by LID `min_wrong_probability` (default {DEFAULT_MIN_WRONG_PROBABILITY})",
+        "",
+        "0.0 drops every side lid.176 labels with another language, as OpusFilter's `thresholds: [0, 0]` does.",
+        "",
+        header,
+        rule,
+    ]
+    for threshold in (0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8):
+        name = f"{threshold:.1f}{' (default)' if threshold == DEFAULT_MIN_WRONG_PROBABILITY else ''}"
+        lines.append(row(name, measure(labels, together(docs, threshold)), n))
+    text = "\n".join(lines) + "\n"
+    print(text)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(text, encoding="utf-8")
+    plot(results, args.out.with_suffix(".png"))
+
+
+if __name__ == "__main__":
+    main()
