@@ -15,8 +15,6 @@ from functools import cache
 from xml.sax.handler import ContentHandler
 
 from datatrove.data import Document
-from datatrove.io import DataFolderLike
-from datatrove.pipeline.writers.disk_base import DiskWriter
 
 from xplus.curate.languages import UnknownLanguageError, normalize
 from xplus.curate.readers.base import BitextFormatError, BitextReader
@@ -87,27 +85,9 @@ class _TmxHandler(ContentHandler):
 
 
 class TmxReader(BitextReader):
-    """Read `.tmx` files (plain or compressed) into pairs of `src_lang` -> `tgt_lang`.
-
-    Args: see `BitextReader`.
-    """
+    """Read `.tmx` files (plain or compressed) into pairs of `src_lang` -> `tgt_lang`; arguments: `BitextReader`'s."""
 
     name = "📖 TMX"
-
-    def __init__(
-        self,
-        data_folder: DataFolderLike,
-        src_lang: str,
-        tgt_lang: str,
-        corpus: str | None = None,
-        exclusion_writer: DiskWriter | None = None,
-        glob_pattern: str | None = None,
-        recursive: bool = True,
-        limit: int = -1,
-        doc_progress: bool = False,
-    ):
-        super().__init__(data_folder, src_lang, tgt_lang, corpus, exclusion_writer, glob_pattern, recursive,
-                         limit, doc_progress)
 
     def units(self) -> list[str]:
         return self.list_files((".tmx", ".tmx.gz", ".tmx.zst", ".tmx.bz2", ".tmx.xz"))
