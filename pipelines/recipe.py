@@ -19,6 +19,8 @@ from datatrove.pipeline.base import PipelineStep
 
 from xplus.curate.clean import STEP as CLEAN_STEP
 from xplus.curate.clean import Cleaner
+from xplus.curate.consistency import STEP as CONSISTENCY_STEP
+from xplus.curate.consistency import ConsistencyFilter
 from xplus.curate.decontaminate import STEP as DECONTAMINATE_STEP
 from xplus.curate.decontaminate import FloresDecontaminator
 from xplus.curate.export import LAYOUTS
@@ -54,7 +56,8 @@ from xplus.pipelines.executors import Stage
 
 READERS = {"moses": MosesReader, "tsv": TsvReader, "hf": HFBitextReader, "tmx": TmxReader}
 #: the steps, in pipeline order whatever the order in the recipe file (dedup's arguments are its config's)
-STEPS = {CLEAN_STEP: Cleaner, LENGTH_STEP: LengthRatioFilter, DEDUP_STEP: SimHashConfig, LID_STEP: LanguageIdFilter,
+STEPS = {CLEAN_STEP: Cleaner, LENGTH_STEP: LengthRatioFilter, CONSISTENCY_STEP: ConsistencyFilter,
+         DEDUP_STEP: SimHashConfig, LID_STEP: LanguageIdFilter,
          LOSS_STEP: LossFilter, DECONTAMINATE_STEP: FloresDecontaminator, TEMPLATE_STEP: InstructionTemplater}
 #: steps that take the recipe's `flores` folder unless their arguments name one (or, for the loss, give
 #: explicit thresholds)
