@@ -1,21 +1,30 @@
 """The `xplus train` command group.
 
-`xplus train layers` shows which decoder layers each stage of a layer-selective recipe would train, so a
-spec can be checked against a model's depth before any training run (defaults: the paper's two stages).
+- `layers`: which decoder layers each stage of a layer-selective recipe would train, so a spec can be checked
+  against a model's depth before any run (defaults: the paper's two stages);
+- `run`: train from a YAML config and/or flags (`accelerate launch -m xplus.pipelines.cli train run ...` for
+  several processes);
+- `sensitivity`: per-layer gradient nuclear norms on FLORES dev pairs -> JSON + PNG;
+- `sweep`: train one layer at a time and score each -> JSON + PNG;
+- `suggest`: bottom/top layer sets avoiding the most sensitive middle layers, from `sensitivity`'s JSON.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
+from pathlib import Path
 
+from xplus.train.config import METHODS, TrainConfig, load_config
 from xplus.train.layers import PAPER_STAGES, format_ranges, model_num_layers, resolve_layers
 
 
 def add_parser(groups: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add the `train` group and its subcommands to the root command's subparsers."""
     parser = groups.add_parser("train", help="layer-selective multi-stage tuning")
-    commands = parser.add_subparsers(dest="command", metavar="{layers}", required=True)
+    commands = parser.add_subparsers(dest="command", metavar="{layers,run,sensitivity,sweep,suggest}",
+                                     required=True)
 
     layers = commands.add_parser(
         "layers",
@@ -34,7 +43,163 @@ def add_parser(groups: argparse._SubParsersAction) -> argparse.ArgumentParser:
         help=f"one spec per stage (default: the paper's {' '.join(PAPER_STAGES)})",
     )
     layers.set_defaults(func=run_layers)
+    _add_run(commands)
+    _add_sensitivity(commands)
+    _add_sweep(commands)
+    _add_suggest(commands)
     return parser
+
+
+def _config_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("config", nargs="?", metavar="CONFIG", help="YAML training config (flags override it)")
+    parser.add_argument("--model", help="hub id or local path of the model")
+    parser.add_argument("--data", help="chat records: JSONL/parquet file or folder, or a Hub dataset id")
+    parser.add_argument("-o", "--output-dir")
+    parser.add_argument("--method", choices=METHODS)
+    parser.add_argument("--stages", nargs="+", metavar="SPEC", help="one layer spec per stage")
+    parser.add_argument("--learning-rate", type=float)
+    parser.add_argument("--min-lr", type=float)
+    parser.add_argument("--max-length", type=int)
+    parser.add_argument("--max-samples", type=int)
+    parser.add_argument("--gradient-accumulation-steps", type=int)
+    parser.add_argument("--packing", action="store_true", default=None)
+    parser.add_argument("--gradient-checkpointing", action="store_true", default=None)
+    parser.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=None)
+    parser.add_argument("--save-steps", type=int)
+    parser.add_argument("--seed", type=int)
+
+
+def _add_run(commands: argparse._SubParsersAction) -> None:
+    run = commands.add_parser("run", help="train (layer-selective, full or LoRA)",
+                              description="Train from a YAML config and/or flags; the paper's recipe by default.")
+    _config_flags(run)
+    run.add_argument("--push-to-hub", metavar="REPO_ID")
+    run.add_argument("--resume", action="store_true", help="continue from the latest checkpoint in the output dir")
+    run.set_defaults(func=run_train)
+
+
+def _add_sensitivity(commands: argparse._SubParsersAction) -> None:
+    sens = commands.add_parser("sensitivity", help="per-layer gradient nuclear norms on FLORES dev pairs")
+    sens.add_argument("--model", required=True)
+    sens.add_argument("--flores", required=True, metavar="DIR", help="FLORES-200 dev folder of <code>.txt files")
+    sens.add_argument("--directions", nargs="+", default=["eng_Latn-zho_Hans", "eng_Latn-swh_Latn"],
+                      metavar="SRC-TGT")
+    sens.add_argument("--pairs", type=int, default=64, help="pairs per direction")
+    sens.add_argument("--extra", nargs="*", choices=("o", "mlp"), default=[], help="also O and/or the MLP")
+    sens.add_argument("-o", "--output", required=True, help="JSON path (the PNG goes next to it)")
+    sens.set_defaults(func=run_sensitivity)
+
+
+def _add_sweep(commands: argparse._SubParsersAction) -> None:
+    sweep = commands.add_parser("sweep", help="train one layer at a time and score each")
+    _config_flags(sweep)
+    sweep.add_argument("--layers", default="all", metavar="SPEC", help="layers to sweep")
+    sweep.add_argument("--heldout", required=True, help="held-out chat records scored by assistant-token loss")
+    sweep.add_argument("--heldout-samples", type=int, default=200)
+    sweep.add_argument("--output", required=True, help="JSON path (the PNG goes next to it)")
+    sweep.set_defaults(func=run_sweep)
+
+
+def _add_suggest(commands: argparse._SubParsersAction) -> None:
+    sug = commands.add_parser("suggest", help="propose bottom/top layer sets from `sensitivity` output")
+    sug.add_argument("norms", metavar="SENSITIVITY_JSON")
+    sug.add_argument("--bottom", type=int, help="bottom budget (default: 4/36 of the depth)")
+    sug.add_argument("--top", type=int, help="top budget (default: 15/36 of the depth)")
+    sug.add_argument("--quantile", type=float, default=0.75, help="middle layers at or above it are avoided")
+    sug.set_defaults(func=run_suggest)
+
+
+def _config(args: argparse.Namespace) -> TrainConfig:
+    flags = {k: getattr(args, k) for k in ("model", "data", "output_dir", "method", "stages", "learning_rate",
+                                           "min_lr", "max_length", "max_samples", "gradient_accumulation_steps",
+                                           "packing", "gradient_checkpointing", "bf16", "save_steps", "seed")}
+    flags["push_to_hub"] = getattr(args, "push_to_hub", None)
+    if args.config:
+        return load_config(args.config, **flags)
+    if not (args.model and args.data):
+        raise ValueError("give a CONFIG file or both --model and --data")
+    return TrainConfig(**{k: v for k, v in flags.items() if v is not None})
+
+
+def _fail(command: str, err: Exception) -> int:
+    print(f"xplus train {command}: error: {err}", file=sys.stderr)
+    return 2
+
+
+def run_train(args: argparse.Namespace) -> int:
+    """Train and print where the model went."""
+    from xplus.train.trainer import train
+
+    try:
+        config = _config(args)
+        train(config, resume=args.resume)
+    except (OSError, ValueError) as err:
+        return _fail("run", err)
+    print(f"model saved to {config.output_dir} (with xplus_training.json)")
+    return 0
+
+
+def run_sensitivity(args: argparse.Namespace) -> int:
+    """Gradient norms per layer -> JSON + PNG."""
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    from xplus.train import sensitivity as sens
+    from xplus.train.model import load_tokenizer
+
+    try:
+
+        tokenizer = load_tokenizer(args.model)
+        dtype = torch.bfloat16 if torch.cuda.is_available() else torch.float32
+        model = AutoModelForCausalLM.from_pretrained(args.model, dtype=dtype)
+        model.to("cuda" if torch.cuda.is_available() else "cpu")
+        records = sens.flores_records(args.flores, args.directions, args.pairs)
+        modules = sens.ATTENTION + tuple(m for extra in args.extra for m in sens.EXTRA[extra])
+        norms = {"model": args.model, **sens.gradient_norms(model, tokenizer, records, modules)}
+    except (OSError, ValueError) as err:
+        return _fail("sensitivity", err)
+    output = Path(args.output)
+    sens.write_json(norms, output)
+    sens.plot_norms(norms, output.with_suffix(".png"))
+    print(f"wrote {output} and {output.with_suffix('.png')}")
+    return 0
+
+
+def run_sweep(args: argparse.Namespace) -> int:
+    """Single-layer sweep scored by held-out loss -> JSON + PNG."""
+    from xplus.train import sensitivity as sens
+    from xplus.train.data import build_examples, load_records
+    from xplus.train.model import load_tokenizer
+
+    try:
+        config = _config(args)
+        tokenizer = load_tokenizer(config.model)
+        heldout, _ = build_examples(tokenizer, load_records(args.heldout, max_samples=args.heldout_samples),
+                                    config.max_length)
+        layers = resolve_layers(args.layers, model_num_layers(config.model))
+        sweep = sens.layer_sweep(config, layers, sens.heldout_loss_scorer(heldout))
+    except (OSError, ValueError) as err:
+        return _fail("sweep", err)
+    output = Path(args.output)
+    sens.write_json({"model": config.model, "metric": "heldout_loss", **sweep}, output)
+    sens.plot_sweep(sweep, output.with_suffix(".png"), "held-out loss")
+    print(f"wrote {output} and {output.with_suffix('.png')}")
+    return 0
+
+
+def run_suggest(args: argparse.Namespace) -> int:
+    """Print the proposed stage specs and the reasoning behind them."""
+    from xplus.train.sensitivity import suggest
+
+    try:
+        norms = json.loads(Path(args.norms).read_text())
+        specs, reasons = suggest(norms, args.bottom, args.top, args.quantile)
+    except (OSError, ValueError, KeyError) as err:
+        return _fail("suggest", err)
+    print("\n".join(reasons))
+    print(f"suggested stages: {' '.join(specs)}")
+    print(f"  xplus train run --stages {' '.join(specs)} ...")
+    return 0
 
 
 def run_layers(args: argparse.Namespace) -> int:
