@@ -1,23 +1,68 @@
 """The `xplus evaluate` command group.
 
-`xplus evaluate score` scores a hypothesis file against a reference file (one segment per line) with
-spBLEU, BLEU and/or chrF++, printing each score with its sacrebleu signature, as a table or as JSON.
+- `translate`: translate FLORES with a model (BenchMAX protocol), score every direction, write the reports.
+- `setup-comet`: create the isolated environment xCOMET runs in.
+- `compare`: runs side by side with paired bootstrap significance against the first.
+- `score`: spBLEU / BLEU / chrF++ of a hypothesis file against a reference file (one segment per line),
+  each with its sacrebleu signature, as a table or as JSON.
+
+Each handler returns the exit code; expected failures (missing files, models, environments, bad arguments)
+are one line on stderr and exit code 1.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import subprocess
 import sys
 from dataclasses import asdict
+from pathlib import Path
 
+from xplus.evaluate.comet.client import DEFAULT_XCOMET
+from xplus.evaluate.comet.env import create_env, default_env_path
 from xplus.evaluate.metrics import DEFAULT_METRICS, METRICS, score_files
+from xplus.evaluate.translate import add_translate_arguments, run_translate
 
 
 def add_parser(groups: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add the `evaluate` group and its subcommands to the root command's subparsers."""
-    parser = groups.add_parser("evaluate", help="score translations")
-    commands = parser.add_subparsers(dest="command", metavar="{score}", required=True)
+    parser = groups.add_parser("evaluate", help="translate FLORES, score and compare translations")
+    commands = parser.add_subparsers(dest="command", metavar="{translate,setup-comet,compare,score}", required=True)
+
+    translate = commands.add_parser(
+        "translate",
+        help="translate FLORES with a model and score it (spBLEU, chrF++, optionally xCOMET)",
+        description="Translate FLORES with BenchMAX's prompt (chat template, thinking off, greedy, 512 new tokens), "
+        "cache the translations per direction (a rerun resumes), score every direction and write report.md/csv/json "
+        "and heatmaps into the run folder.",
+    )
+    add_translate_arguments(translate)
+    translate.set_defaults(func=run_translate)
+
+    setup = commands.add_parser(
+        "setup-comet",
+        help="create the isolated environment xCOMET runs in",
+        description="Create a venv with unbabel-comet 2.2.7 from xplus's pinned requirements (it cannot live in "
+        "xplus's environment). Reused when already complete; needs PyPI, downloads no model.",
+    )
+    setup.add_argument("--path", type=Path, default=None,
+                       help=f"where to create it (default $XPLUS_COMET_ENV or {default_env_path()})")
+    setup.add_argument("--force", action="store_true", help="recreate it even when it is complete")
+    setup.set_defaults(func=run_setup_comet)
+
+    compare = commands.add_parser(
+        "compare",
+        help="runs side by side with paired bootstrap significance",
+        description="Compare `xplus evaluate translate` runs against the first (the baseline): per direction and "
+        "per group, with sacrebleu's paired bootstrap for spBLEU/chrF++ and a bootstrap over segment scores for "
+        "xCOMET.",
+    )
+    compare.add_argument("runs", nargs="+", type=Path, metavar="RUN", help="run folders; the first is the baseline")
+    compare.add_argument("--samples", type=int, default=1000, help="bootstrap resamples (default 1000)")
+    compare.add_argument("-o", "--output", type=Path, help="also write compare.md and compare.json here")
+    compare.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
+    compare.set_defaults(func=run_compare)
 
     score = commands.add_parser(
         "score",
@@ -55,4 +100,35 @@ def run_score(args: argparse.Namespace) -> int:
     print(f"{'metric'.ljust(width)}  {'score':>6}  signature")
     for s in scores:
         print(f"{s.metric.ljust(width)}  {s.score:6.2f}  {s.signature}")
+    return 0
+
+
+def run_setup_comet(args: argparse.Namespace) -> int:
+    """Create (or reuse) the xCOMET environment and say how to use it."""
+    path = args.path or default_env_path()
+    try:
+        python = create_env(path, force=args.force)
+    except (OSError, subprocess.CalledProcessError) as err:
+        print(f"xplus evaluate setup-comet: error: {err}", file=sys.stderr)
+        return 1
+    print(f"xCOMET environment ready: {python}")
+    print(f"use it with `xplus evaluate translate ... --xcomet {DEFAULT_XCOMET} --comet-env {path}`")
+    return 0
+
+
+def run_compare(args: argparse.Namespace) -> int:
+    """Compare runs and print (and optionally write) the tables."""
+    from xplus.evaluate.compare import compare_runs, markdown, to_json
+
+    try:
+        comparison = compare_runs(args.runs, n_samples=args.samples)
+    except (OSError, ValueError, ImportError) as err:
+        print(f"xplus evaluate compare: error: {err}", file=sys.stderr)
+        return 1
+    text, payload = markdown(comparison), json.dumps(to_json(comparison), indent=2, ensure_ascii=False)
+    if args.output:
+        args.output.mkdir(parents=True, exist_ok=True)
+        (args.output / "compare.md").write_text(text, encoding="utf-8")
+        (args.output / "compare.json").write_text(payload + "\n", encoding="utf-8")
+    print(payload if args.json else text, end="\n" if args.json else "")
     return 0

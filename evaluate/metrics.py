@@ -10,6 +10,10 @@ sacrebleu downloads the SentencePiece model on first use to `models/` under $SAC
 ~/.sacrebleu). Offline that download fails deep inside sacrebleu, so `ensure_spm_model` checks first and
 raises an error that says where the file belongs and how to put it there.
 
+Layout (also what the tests build offline): `$SACREBLEU/models/flores200sacrebleuspm` for `flores200` and
+`$SACREBLEU/models/sacrebleu_tokenizer_spm.model` for `flores101` (the basenames of sacrebleu's URLs).
+xCOMET, which needs its own environment, is `xplus.evaluate.comet`.
+
 Segments are read one per line and right-stripped, as sacrebleu's own command line reads them, so scores
 equal `sacrebleu REF -i HYP`.
 """
@@ -90,7 +94,7 @@ def score_segments(
         raise ValueError(f"{len(hypotheses)} hypotheses but {len(references)} references")
     if not hypotheses:
         raise ValueError("no segments to score")
-    built = [(name, _metric(name)) for name in metrics]  # every model is in place before any scoring
+    built = [(name, build_metric(name)) for name in metrics]  # every model is in place before any scoring
     return [
         Score(name, metric.corpus_score(hypotheses, [references]).score, str(metric.get_signature()))
         for name, metric in built
@@ -110,7 +114,8 @@ def score_files(
     return score_segments(hypotheses, references, metrics)
 
 
-def _metric(name: str) -> Metric:
+def build_metric(name: str) -> Metric:
+    """The sacrebleu metric behind one of our metric names (its SentencePiece model fetched or refused first)."""
     if name in _SPM_TOKENIZERS:
         tokenize = _SPM_TOKENIZERS[name]
         ensure_spm_model(tokenize)
