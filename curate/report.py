@@ -133,11 +133,13 @@ class RunReport:
         return self._save(fig, name)
 
     def _save(self, fig, name: str) -> str:
+        import matplotlib.pyplot as plt
+
         path = self.run_dir / "report" / name
         path.parent.mkdir(parents=True, exist_ok=True)
         fig.tight_layout()
         fig.savefig(path, dpi=110)
-        fig.clf()
+        plt.close(fig)
         return name
 
     # -- the whole report ------------------------------------------------------------------------------------

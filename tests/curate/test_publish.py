@@ -30,7 +30,7 @@ def test_published_folder_loads_per_language_pair(demo_dir, tmp_path):
     folder = build_dataset_folder(demo_dir, tmp_path / "hub", license="cc-by-sa-4.0")
     counts = config_counts(folder)
     assert set(counts) == {"en-sw", "en-zh", "en-de"}
-    en_sw = datasets.load_dataset(str(folder), "en-sw", split="train")
+    en_sw = datasets.load_dataset(str(folder), "en-sw", split="train", cache_dir=str(tmp_path / "hf-cache"))
     assert en_sw.num_rows == counts["en-sw"] and {"messages", "src_line", "tgt_line", "template"} <= set(en_sw.features)
     assert set(en_sw["src"]) == {"eng_Latn", "swh_Latn"}  # both directions in one config
     card = DatasetCard.load(folder / "README.md")

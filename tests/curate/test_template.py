@@ -85,7 +85,8 @@ def test_exports_load_in_their_layouts(tmp_path):
     run = tmp_path / "run"
     run_pipeline([MosesReader(_write_pair(tmp_path), "en", "sw"), InstructionTemplater(),
                   ChatJsonlWriter(run / "chat")], run / "logs")
-    loaded = datasets.load_dataset("json", data_files=str(run / "chat" / "*.jsonl"), split="train")
+    loaded = datasets.load_dataset("json", data_files=str(run / "chat" / "*.jsonl"), split="train",
+                                   cache_dir=str(tmp_path / "hf-cache"))
     assert loaded.num_rows == 4 and loaded[0]["messages"][0]["role"] == "user"
 
 
