@@ -23,10 +23,9 @@ from xplus.curate.simhash.fingerprint import (
     STEP,
     Fingerprints,
     SimHashConfig,
-    decide,
     detail,
     fingerprint_docs,
-    near_pairs,
+    search_and_decide,
 )
 
 
@@ -38,7 +37,8 @@ class SimHashDedup(PipelineStep):
     under `max_conflicts` every pair with more than `max_conflicts` near-duplicates is dropped as
     `too_many_conflicts`. Counters are datatrove's filter counters (`total`, `forwarded`, `dropped`,
     `dropped_<reason>`), plus `exact_fallback` (pairs too short for a SimHash) and `near_pairs` (verified pairs
-    within distance k, between distinct contents).
+    within distance k, between distinct contents; under `keep_one` candidates already in one cluster are not
+    verified).
 
     Args:
         config: the shared `SimHashConfig`
@@ -61,10 +61,9 @@ class SimHashDedup(PipelineStep):
                     fingerprint_docs(docs[i: i + self.config.batch_size], self.config)
                     for i in range(0, len(docs), self.config.batch_size)
                 ])
-                pair_a, _ = pairs = near_pairs(fps, self.config)
-                decisions = decide(fps, *pairs, self.config)
+                decisions, near = search_and_decide(fps, self.config)
             self.stat_update("exact_fallback", value=int(fps.exact.sum()))
-            self.stat_update("near_pairs", value=len(pair_a))
+            self.stat_update("near_pairs", value=near)
             ids = [doc.id for doc in docs]
             for i in range(len(docs)):
                 doc, docs[i] = docs[i], None  # let the emitted ones go

@@ -5,15 +5,19 @@
    table, `table_<t>/<task>.sig`: the (key, fingerprint, content, id) records of its non-exact pairs sorted by
    key, where id = task << 32 | index in task.
 2. `SimHashBuckets` (any number of tasks up to the number of tables): per table, collapses equal contents,
-   compares the fingerprints with equal keys and writes the pairs within distance k to `<t>.pairs`.
-3. `SimHashCluster` (one task): all fingerprints and pairs -> `fingerprint.decide`, the same function the
-   single-node block uses -> `<task>.remove`, the pairs each task drops, with reason, representative and
-   distance.
+   compares the fingerprints with equal keys (`fingerprint.search`) and writes to `<t>.pairs`: under
+   `keep_one` one edge per member of each of the table's clusters (a spanning forest: at most one a pair),
+   under `max_conflicts` every pair within distance k whose first matching block is this table's (so each
+   pair is in one file only).
+3. `SimHashCluster` (one task): all fingerprints, then the pair files one at a time into a
+   `fingerprint.Clustering`, the class the single-node block uses -> `<task>.remove`, the pairs each task
+   drops, with reason, representative and distance.
 4. `SimHashFilter` (the same tasks as stage 1, after the same reader): reads the pairs again and drops those
    listed, with the same reasons as `SimHashDedup`; the detail names the representative as `task t index i`.
 
 Memory: stage 1 holds its task's arrays (~25 bytes a pair, the Documents are not kept); stage 2 one table of
-all tasks (32 bytes a pair); stage 3 the arrays of the whole run (~60 bytes a pair: 0.6 GB for 10M pairs).
+all tasks (32 bytes a pair) and one chunk of candidates; stage 3 the arrays of the whole run (~60 bytes a pair:
+0.6 GB for 10M pairs) and one pair file.
 """
 
 from __future__ import annotations
@@ -33,13 +37,14 @@ from xplus.curate.record import mark_rejected
 from xplus.curate.simhash.fingerprint import (
     REASONS,
     STEP,
+    Clustering,
     Fingerprints,
     SimHashConfig,
-    decide,
     detail,
     fingerprint_docs,
+    search,
     table_masks,
-    table_pairs,
+    unique_pairs,
 )
 
 FINGERPRINT = np.dtype([("fp", "<u8"), ("content", "<u8"), ("exact", "?")])
@@ -147,11 +152,14 @@ class SimHashBuckets(_SimHashStage):
         records.sort(order=["key", "content", "id"])
         first = np.r_[True, records["content"][1:] != records["content"][:-1]] if len(records) else []
         reps = records[first]  # equal contents share a key: the first of each run has the smallest id
-        a, b = table_pairs(reps["fp"], mask, self.config.k)
-        pairs = np.empty(len(a), PAIR)
-        pairs["a"], pairs["b"] = reps["id"][a], reps["id"][b]
-        _save(self.output_folder, f"{t:03d}.pairs", pairs)
-        return len(pairs)
+        found = [0]
+        with self.output_folder.open(f"{t:03d}.pairs", mode="wb") as out:
+            for a, b in search(reps["fp"], self.config, tables=[t], found=found,
+                               spanning=self.config.policy == "keep_one"):
+                pairs = np.empty(len(a), PAIR)
+                pairs["a"], pairs["b"] = reps["id"][a], reps["id"][b]
+                out.write(pairs.tobytes())
+        return found[0]
 
 
 class SimHashCluster(_SimHashStage):
@@ -183,10 +191,8 @@ class SimHashCluster(_SimHashStage):
                                   for f, rows in zip(files, tables, strict=True)] or [np.empty(0, np.uint64)])
             rows = np.concatenate(tables or [np.empty(0, FINGERPRINT)])
             fps = Fingerprints(rows["fp"], rows["content"], rows["exact"])
-            pairs = np.concatenate([_load(self.input_folder, f, PAIR) for f in self.input_folder.list_files()] or
-                                   [np.empty(0, PAIR)])
-            decisions = decide(fps, np.searchsorted(ids, pairs["a"]), np.searchsorted(ids, pairs["b"]), self.config)
-            self.stat_update("near_pairs", value=len(pairs))
+            decisions, pairs = self._decide(fps, ids)
+            self.stat_update("near_pairs", value=pairs)
             self.stat_update("to_remove", value=int(decisions.dropped.sum()))
             for f in files:
                 task = _task_of(f)
@@ -198,6 +204,30 @@ class SimHashCluster(_SimHashStage):
                 _save(self.output_folder, f"{task:05d}.remove", removal)
         return
         yield
+
+    def _decide(self, fps: Fingerprints, ids: np.ndarray):
+        """Decisions from the pair files, read one at a time. Under `max_conflicts` a pair must count once: the
+        buckets give each pair of (content, fingerprint) once, so only contents seen with two fingerprints (the
+        same text under languages of different segmentation) can repeat; their pairs are deduplicated apart."""
+        clustering, total, held = Clustering(fps, self.config), 0, []
+        varied = np.zeros(len(fps), bool)
+        if self.config.policy == "max_conflicts":
+            near = np.flatnonzero(~fps.exact)
+            variants = np.unique(np.stack([clustering.rep[near].astype(np.uint64), fps.fp[near]], axis=1),
+                                 axis=0)[:, 0].astype(np.int64)
+            varied[variants[np.r_[variants[1:] == variants[:-1], False]]] = True
+            varied = varied[clustering.rep]
+        for f in self.input_folder.list_files():
+            pairs = _load(self.input_folder, f, PAIR)
+            total += len(pairs)
+            a, b = np.searchsorted(ids, pairs["a"]), np.searchsorted(ids, pairs["b"])
+            apart = ~(varied[a] | varied[b])
+            clustering.add(a[apart], b[apart])
+            held.append(np.sort(np.stack([clustering.rep[a[~apart]], clustering.rep[b[~apart]]]), axis=0))
+        if held:
+            a, b = np.concatenate(held, axis=1)
+            clustering.add(*unique_pairs(a[a != b], b[a != b]))
+        return clustering.decisions(), total
 
 
 class SimHashFilter(_SimHashStage):

@@ -24,8 +24,10 @@ from xplus.curate.simhash import (
     SimHashDedup,
     SimHashFilter,
     SimHashSignature,
+    fingerprint,
 )
 from xplus.curate.simhash.fingerprint import (
+    Fingerprints,
     decide,
     fingerprint_batch,
     fingerprint_docs,
@@ -224,8 +226,6 @@ def brute_force(fp: np.ndarray, k: int) -> set[tuple[int, int]]:
 
 @pytest.mark.parametrize(("k", "num_blocks"), [(0, None), (3, 4), (3, None), (5, None), (5, 8), (8, 9)])
 def test_pigeonhole_search_equals_brute_force(k, num_blocks):
-    from xplus.curate.simhash.fingerprint import Fingerprints
-
     rng = np.random.default_rng(k * 100 + (num_blocks or 0))
     base = rng.integers(0, 2**64, 400, dtype=np.uint64, endpoint=False)
     flips = rng.integers(0, 64, (400, 12))
@@ -263,9 +263,51 @@ def test_policies_agree_on_decide_inputs(planted):
     pairs = near_pairs(fps, SimHashConfig())
     keep_one = decide(fps, *pairs, SimHashConfig())
     conflicts = decide(fps, *pairs, SimHashConfig(policy="max_conflicts"))
-    # conflicts are counted the same way; max_conflicts only drops from clusters of more than 3
-    assert (keep_one.conflicts == conflicts.conflicts).all()
+    # the same clusters; max_conflicts only drops from clusters of more than 3; keep_one counts no conflicts
+    assert (keep_one.ref == conflicts.ref).all() and (keep_one.distance == conflicts.distance).all()
     assert not (conflicts.dropped & (conflicts.conflicts <= 2)).any()
+    assert (keep_one.conflicts == -1).all()
+
+
+def dense_clusters(seed: int) -> Fingerprints:
+    """60 clusters of 25 fingerprints, each within a few bit flips of its centre, shuffled; every 7th pair
+    shares one content."""
+    rng = np.random.default_rng(seed)
+    fp = np.repeat(rng.integers(0, 2**64, 60, dtype=np.uint64), 25)
+    for _ in range(5):
+        fp ^= np.where(rng.random(len(fp)) < 0.5, np.uint64(1) << rng.integers(0, 64, len(fp)).astype(np.uint64),
+                       np.uint64(0))
+    rng.shuffle(fp)
+    content = np.arange(len(fp), dtype=np.uint64)
+    content[::7] = 5
+    return Fingerprints(fp, content, np.zeros(len(fp), bool))
+
+
+@pytest.mark.parametrize("large_run", [32, 2])
+@pytest.mark.parametrize(("policy", "num_blocks"), [("keep_one", None), ("keep_one", 8), ("max_conflicts", None)])
+def test_streamed_search_equals_decide_on_all_pairs(monkeypatch, large_run, policy, num_blocks):
+    """`search_and_decide` (per-table clustering, leaders in long runs, each pair once) gives the decisions of
+    `decide` on every pair within k found by brute force; conflicts are the number of pairs within k."""
+    monkeypatch.setattr(fingerprint, "LARGE_RUN", large_run)
+    monkeypatch.setattr(fingerprint, "LEADERS", 2)
+    fps = dense_clusters(large_run)
+    config = SimHashConfig(policy=policy, num_blocks=num_blocks)
+    reps = fingerprint.content_reps(fps)
+    brute = np.array(sorted(brute_force(fps.fp[reps], config.k))).T
+    expected = decide(fps, reps[brute[0]], reps[brute[1]], config)
+    got, _ = fingerprint.search_and_decide(fps, config)
+    for field in ("code", "ref", "distance", "conflicts"):
+        assert (getattr(got, field) == getattr(expected, field)).all(), field
+    assert 0 < got.dropped.sum() < len(fps)
+    if policy == "max_conflicts":
+        # a content takes part with the fingerprint of its first pair; it conflicts with its copies and with
+        # every pair of the contents within k
+        _, index, count = np.unique(fps.content, return_inverse=True, return_counts=True)
+        first = {int(c): int(r) for r, c in zip(reps, fps.content[reps], strict=True)}
+        centre = fps.fp[[first[int(c)] for c in fps.content]]
+        within = (hamming(centre[:, None], fps.fp[reps][None, :]) <= config.k) & (
+            fps.content[:, None] != fps.content[reps][None, :])
+        assert (got.conflicts == count[index] - 1 + within @ count[index[reps]]).all()
 
 
 # --- the multi-stage path ---------------------------------------------------------------------------------
