@@ -38,7 +38,7 @@ SOURCES = [  # (folder, source file, target file, source lang, target lang)
     ("tatoeba-laser-v1/deu-eng", "tatoeba.deu-eng.eng", "tatoeba.deu-eng.deu", "en", "de"),
     ("opus-elrc-2922/en-ru", "ELRC_2922.en-ru.en", "ELRC_2922.en-ru.ru", "en", "ru"),
 ]
-STEPS = "steps:\n  clean: {}\n  length: {}\n  dedup: {}\n  lid: {}\n  template: {}\n"
+STEPS = "steps:\n  clean: {}\n  length: {}\n  consistency: {}\n  dedup: {}\n  lid: {}\n  template: {}\n"
 
 
 def big_recipe(work: Path, n: int) -> tuple[Path, int]:
