@@ -206,15 +206,42 @@ class ConsistencyFilter(BaseFilter):
         self._repetition = re.compile(rf"(\S.{{{min_repeat_chars - 1},100}}?)(?: *\1){{{max_repeats},}}")
 
     def _find_repetition(self, text: str):
-        """The leftmost match of the repetition pattern, as `search` would give, ~7x faster: a unit repeated
-        `max_repeats` more times starts with a prefix of `min_repeat_chars` characters that occurs at least
-        `max_repeats + 1` times, so only the starts of such prefixes are tried."""
-        size, needed = self.min_repeat_chars, self.max_repeats + 1
+        """The leftmost match of the repetition pattern, exactly as `search` would give, without trying the
+        pattern at every position: a unit of `min_repeat_chars`+ characters repeated `max_repeats` more times
+        starts with a prefix that recurs at the start of the next copy, so a start is tried only when some
+        later occurrence of its prefix begins a run of copies (checked with plain string comparisons)."""
+        size = self.min_repeat_chars
         starts: dict[str, list[int]] = {}
         for i in range(len(text) - size + 1):
             starts.setdefault(text[i:i + size], []).append(i)
-        candidates = sorted(i for positions in starts.values() if len(positions) >= needed for i in positions)
-        return next((m for i in candidates if (m := self._repetition.match(text, i))), None)
+        candidates = sorted(i for positions in starts.values() if len(positions) > self.max_repeats
+                            for i in positions)
+        for i in candidates:
+            if self._copies_follow(text, i, starts[text[i:i + size]]) and (match := self._repetition.match(text, i)):
+                return match
+        return None
+
+    def _copies_follow(self, text: str, i: int, positions: list[int]) -> bool:
+        """Whether, for some later occurrence q of the prefix at `i`, the unit `text[i:q - s]` (s trailing
+        spaces, any split) is followed by `max_repeats` copies separated by spaces only."""
+        for q in positions:
+            if q <= i:
+                continue
+            trailing = q - i - len(text[i:q].rstrip(" "))
+            if q - i > 101 + trailing:
+                break  # the unit is at most 101 characters, plus the spaces before its copy
+            for spaces in range(trailing + 1):
+                unit = text[i:q - spaces]
+                if len(unit) < self.min_repeat_chars:
+                    break
+                pos, copies = q, 0
+                while copies < self.max_repeats and text.startswith(unit, pos):
+                    copies, pos = copies + 1, pos + len(unit)
+                    while copies < self.max_repeats and pos < len(text) and text[pos] == " ":
+                        pos += 1
+                if copies == self.max_repeats:
+                    return True
+        return False
 
     def check(self, source: str, target: str) -> tuple[str, str] | None:
         """(reason, detail) of the first rule the pair breaks, None when it breaks none."""
