@@ -9,6 +9,7 @@ from importlib.metadata import version
 
 from xplus.curate import cli as curate_cli
 from xplus.evaluate import cli as evaluate_cli
+from xplus.pipelines import end_to_end
 from xplus.pipelines import run as run_cli
 from xplus.train import cli as train_cli
 
@@ -19,11 +20,12 @@ def build_parser() -> argparse.ArgumentParser:
         description="Curate parallel corpora, train and evaluate translation-enhanced LLMs (Qwen3-XPlus recipe).",
     )
     parser.add_argument("--version", action="version", version=f"xplus {version('xplus')}")
-    groups = parser.add_subparsers(dest="group", metavar="{curate,train,evaluate}", required=True)
+    groups = parser.add_subparsers(dest="group", metavar="{curate,train,evaluate,end-to-end}", required=True)
     curate_commands = curate_cli.add_parser(groups)
     run_cli.add_run_parser(curate_commands)
     train_cli.add_parser(groups)
     evaluate_cli.add_parser(groups)
+    end_to_end.add_parser(groups)
     return parser
 
 

@@ -1,6 +1,7 @@
 """xCOMET through its isolated environment: the client protocol (fast, with a stand-in environment) and, marked
 slow, the real unbabel-comet 2.2.7 venv created by `xplus evaluate setup-comet` scoring with a tiny random
-XCOMET checkpoint built in the test. The venv is cached at <repo>/.cache/xplus-comet-venv (gitignored) and
+XCOMET checkpoint built in the test (`xplus.pipelines.toy_models`).
+The venv is cached at <repo>/.cache/xplus-comet-venv (gitignored) and
 reused while the pinned requirements are unchanged; creating it needs PyPI only."""
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from tests.conftest import REPO_ROOT
 from xplus.evaluate.comet import env as comet_env
 from xplus.evaluate.comet.client import CometError, resolve_model, xcomet_scores
 from xplus.evaluate.comet.env import CometEnvMissingError, create_env, require_env
+from xplus.pipelines import toy_models
 from xplus.pipelines.cli import main
 
 CACHED_ENV = REPO_ROOT / ".cache" / "xplus-comet-venv"
@@ -87,8 +89,9 @@ def test_xcomet_in_the_isolated_environment_with_a_tiny_checkpoint(tmp_path, flo
     german = (flores_dir / "dev" / "deu_Latn.txt").read_text(encoding="utf-8").splitlines()
     text = tmp_path / "text.txt"
     text.write_text("\n".join(english[:300] + german[:300]) + "\n", encoding="utf-8")
-    builder = Path(__file__).with_name("build_tiny_xcomet.py")
-    subprocess.run([str(python), str(builder), str(tmp_path / "xcomet"), str(text)], check=True,
+    # pipelines/toy_models.py imports nothing from xplus at the top: the comet env's python can run it
+    builder = Path(toy_models.__file__)
+    subprocess.run([str(python), str(builder), "xcomet", str(tmp_path / "xcomet"), str(text)], check=True,
                    capture_output=True)
 
     rows = [{"src": english[i], "mt": german[i + k % 2], "ref": german[i]} for k, i in enumerate(range(10, 16))]
