@@ -10,14 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from tokenizers import SentencePieceBPETokenizer
-from transformers import M2M100Config, M2M100ForConditionalGeneration, NllbTokenizer
 
 from xplus.curate.languages import UnknownLanguageError
 from xplus.curate.loss import Calibrator, Flores, FloresNotFoundError, LossFilter, PairScorer, plan_batches
 from xplus.curate.loss.scorer import reference_losses
 from xplus.curate.record import make_pair
 from xplus.curate.writers import BitextJsonlWriter, rejects_writer
+from xplus.pipelines.toy_models import build_toy_seq2seq
 
 from ..conftest import run_pipeline
 
@@ -27,28 +26,6 @@ EN, SW = "eng_Latn", "swh_Latn"
 def read_tico(bitext: Path) -> tuple[list[str], list[str]]:
     folder = bitext / "tico19" / "eng-swa"
     return [(folder / f"tico19-test.{ext}").read_text(encoding="utf-8").splitlines() for ext in ("eng", "swa")]
-
-
-def build_tiny_nllb(folder: Path, texts: list[str], vocab_size: int = 600, d_model: int = 32, layers: int = 1,
-                    seed: int = 0, init_std: float = 0.02, dropout: float = 0.0) -> Path:
-    """An NLLB-style tokenizer (SentencePiece BPE on `texts`, NLLB's special tokens and its 202 language codes)
-    and a random M2M100 of that vocabulary (tied embeddings), saved like a Hub model."""
-    sp = SentencePieceBPETokenizer()
-    sp.train_from_iterator(texts, vocab_size=vocab_size, special_tokens=["<s>", "<pad>", "</s>", "<unk>"],
-                           show_progress=False)
-    bpe = json.loads(sp.to_str())["model"]
-    tokenizer = NllbTokenizer(vocab=bpe["vocab"], merges=[tuple(m) for m in bpe["merges"]])
-    torch.manual_seed(seed)
-    config = M2M100Config(
-        vocab_size=len(tokenizer), d_model=d_model, encoder_layers=layers, decoder_layers=layers,
-        encoder_attention_heads=2, decoder_attention_heads=2, encoder_ffn_dim=2 * d_model,
-        decoder_ffn_dim=2 * d_model, max_position_embeddings=256, dropout=dropout, attention_dropout=dropout,
-        encoder_layerdrop=0.0, decoder_layerdrop=0.0, pad_token_id=1, bos_token_id=0, eos_token_id=2,
-        decoder_start_token_id=2, init_std=init_std,
-    )
-    M2M100ForConditionalGeneration(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return folder
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -69,7 +46,7 @@ def tico(bitext) -> tuple[list[str], list[str]]:
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory, tico) -> Path:
     english, swahili = tico
-    return build_tiny_nllb(tmp_path_factory.mktemp("tiny-nllb"), english[:400] + swahili[:400])
+    return build_toy_seq2seq(tmp_path_factory.mktemp("tiny-nllb"), english[:400] + swahili[:400])
 
 
 @pytest.fixture(scope="module")
@@ -335,7 +312,7 @@ def test_misaligned_pairs_score_worse_and_are_filtered(tmp_path, bitext):
     held, calibration = valid[:150], valid[150:300]
     training = valid[300:] + [(e, g) for e, g, label in rows if label in ("MT", "E", "F", "T")]
     de = "deu_Latn"
-    model_dir = build_tiny_nllb(tmp_path / "model", [e for e, _ in training] + [g for _, g in training],
+    model_dir = build_toy_seq2seq(tmp_path / "model", [e for e, _ in training] + [g for _, g in training],
                                 vocab_size=500, d_model=64, init_std=0.1, dropout=0.1)
     steps, seconds = train(model_dir, training, EN, de, seconds=60, max_steps=1000)
     scorer = PairScorer.from_pretrained(str(model_dir))

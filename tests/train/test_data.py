@@ -8,9 +8,8 @@ import pytest
 import torch
 
 from xplus.curate.prompts import render_chat
+from xplus.pipelines.toy_models import toy_causal_lm, toy_tokenizer
 from xplus.train.data import IGNORE_INDEX, build_examples, collate, data_hash, encode_chat, load_records
-
-from .conftest import make_model, make_tokenizer
 
 CHAT = [{"role": "system", "content": "You translate."},
         {"role": "user", "content": "Translate from English to Swahili:\nabout how long?"},
@@ -20,7 +19,7 @@ END_OF_TURN = {"qwen3": "<|im_end|>", "llama": "<|eot_id|>"}
 
 @pytest.fixture(scope="module", params=["qwen3", "llama"])
 def tokenizer(request, pairs):
-    tok = make_tokenizer(request.param, [t for pair in pairs for t in pair])
+    tok = toy_tokenizer([t for pair in pairs for t in pair], request.param)
     tok.kind = request.param
     return tok
 
@@ -71,7 +70,7 @@ def test_packed_chats_do_not_attend_to_each_other(tokenizer):
     packed, report = build_examples(tokenizer, records, max_length=512, packing=True)
     assert report.sequences == 1 and report.examples == 3
     assert packed[0].input_ids == [t for e in single for t in e.input_ids]
-    model = make_model(tokenizer.kind, len(tokenizer), num_layers=2).eval()
+    model = toy_causal_lm(tokenizer.kind, len(tokenizer), num_layers=2).eval()
     batch = collate(packed, tokenizer.pad_token_id)
     assert "attention_mask" not in batch
     with torch.no_grad():

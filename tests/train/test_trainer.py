@@ -10,12 +10,13 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
+from xplus.pipelines.toy_models import toy_causal_lm
 from xplus.train import trainer
 from xplus.train.config import TrainConfig
 from xplus.train.model import layer_parameters
 from xplus.train.trainer import make_scheduler, train
 
-from .conftest import make_model, save_model, write_chat_records
+from .conftest import save_model, write_chat_records
 
 STAGES = ["bottom:2", "top:3"]  # of 8 layers: 0-1, then 5-7
 
@@ -54,7 +55,7 @@ def two_stage_run(tmp_path_factory, tiny_model_dir, chat_file):
 def test_frozen_parameters_are_bit_identical_after_each_stage(two_stage_run, tiny_model_dir):
     out, record, after = two_stage_run
     start = initial_state(tiny_model_dir)
-    model = make_model("qwen3" if "qwen3" in tiny_model_dir.name else "llama", 8)
+    model = toy_causal_lm("qwen3" if "qwen3" in tiny_model_dir.name else "llama", 8)
     stage_names = [set(layer_parameters(model, layers)) for layers in ([0, 1], [5, 6, 7])]
     assert [s["layers"] for s in record["stages"]] == [[0, 1], [5, 6, 7]]
     for stage, state in enumerate(after):
