@@ -151,7 +151,7 @@ _PUNCT_TABLE = str.maketrans(_PUNCT_MAP)
 #: whitespace before closing punctuation (" ," -> ","; not before ".5" or ".NET"), after opening brackets
 #: ("( a" -> "(a") and between a number and "%"
 _PUNCT_SPACING = re.compile(r"""(?<=\S)\s+(?=[,.;:!?)\]}]+(?:[\s"']|$))|(?<=[(\[{])\s+|(?<=\d)\s+(?=%)""")
-_PUNCT_TODO = re.compile("[" + re.escape("".join(_PUNCT_MAP)) + r"""]|''|\s[,.;:!?)\]}%]|[(\[{]\s""")
+_PUNCT_CANDIDATE = re.compile("[" + re.escape("".join(_PUNCT_MAP)) + r"""]|''|\s[,.;:!?)\]}%]|[(\[{]\s""")
 
 
 def repair_mojibake(text: str) -> str:
@@ -219,7 +219,7 @@ def normalize_unicode(text: str, form: str) -> str:
 
 def moses_punctuation(text: str) -> str:
     """Moses-style punctuation normalisation for non-CJK text (see `_PUNCT_MAP`, `_PUNCT_SPACING`)."""
-    if not _PUNCT_TODO.search(text):
+    if not _PUNCT_CANDIDATE.search(text):
         return text
     return _PUNCT_SPACING.sub("", text.translate(_PUNCT_TABLE).replace("''", '"'))
 
