@@ -16,7 +16,7 @@ from xplus.curate.loss import Calibrator, Flores, FloresNotFoundError, LossFilte
 from xplus.curate.loss.scorer import reference_losses
 from xplus.curate.record import make_pair
 from xplus.curate.writers import BitextJsonlWriter, rejects_writer
-from xplus.pipelines.toy_models import build_toy_seq2seq
+from xplus.pipelines.toy_models import build_toy_seq2seq, train_toy_seq2seq
 
 from ..conftest import run_pipeline
 
@@ -266,33 +266,12 @@ def read_paracrawl(bitext: Path, lang: str = "de") -> list[tuple[str, str, str]]
 
 def train(model_dir: Path, pairs: list[tuple[str, str]], src: str, trg: str, seconds: float, max_steps: int,
           lr: float = 3e-3, warmup: int = 30, batch: int = 32, max_length: int = 32) -> tuple[int, float]:
-    """Teacher-forced training of the tiny model (pairs tokenized once) until `max_steps` or `seconds` of
-    wall clock, whichever comes first: a fast machine stops at the same model every time, a slow one earlier.
-    Returns (steps, seconds)."""
-    scorer = PairScorer.from_pretrained(str(model_dir))
-    model, tokenizer = scorer.model.train(), scorer.tokenizer
-    tokenizer.src_lang, tokenizer.tgt_lang = src, trg
-    enc = tokenizer([s for s, _ in pairs], text_target=[t for _, t in pairs], padding=True, truncation=True,
-                    max_length=max_length, return_tensors="pt")
-    enc["labels"][enc["labels"] == tokenizer.pad_token_id] = -100
-    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: min(1.0, (step + 1) / warmup))
-    generator = torch.Generator().manual_seed(0)
+    """`toy_models.train_toy_seq2seq` until `max_steps` or `seconds` of wall clock, whichever comes first: a
+    fast machine stops at the same model every time, a slow one earlier. Returns (steps, seconds)."""
     start = time.monotonic()
-    step = 0
-    while step < max_steps and time.monotonic() - start < seconds:
-        rows = torch.randint(0, len(pairs), (batch,), generator=generator)
-        mask, labels = enc["attention_mask"][rows], enc["labels"][rows]
-        src_len, tgt_len = int(mask.sum(1).max()), int((labels != -100).sum(1).max())
-        loss = model(input_ids=enc["input_ids"][rows, :src_len], attention_mask=mask[:, :src_len],
-                     labels=labels[:, :tgt_len].contiguous()).loss
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        schedule.step()
-        step += 1
-    model.save_pretrained(model_dir)
-    return step, time.monotonic() - start
+    losses = train_toy_seq2seq(model_dir, pairs, src, trg, steps=max_steps, lr=lr, warmup=warmup, batch=batch,
+                               max_length=max_length, seed=0, seconds=seconds)
+    return len(losses), time.monotonic() - start
 
 
 @pytest.mark.slow
