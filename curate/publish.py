@@ -24,6 +24,7 @@ import polars as pl
 
 from xplus.curate.accounting import run_funnel
 from xplus.curate.languages import get_language
+from xplus.curate.report import read_jsonl_rows
 
 ROWS_PER_SHARD = 500_000
 CITATION = """@article{llamax2,
@@ -57,10 +58,9 @@ def size_category(n: int) -> str:
 
 def _read_output(run_dir: Path) -> tuple[pl.DataFrame, str]:
     for folder, kind in ((run_dir / "output" / "chat-messages", "chats"), (run_dir / "output" / "jsonl", "pairs")):
-        files = sorted(folder.glob("*.jsonl")) if folder.is_dir() else []
-        frames = [pl.read_ndjson(f, infer_schema_length=None) for f in files if f.stat().st_size]
-        if frames:
-            return pl.concat(frames, how="diagonal_relaxed"), kind
+        rows = read_jsonl_rows(folder)
+        if len(rows):
+            return rows, kind
     raise FileNotFoundError(f"{run_dir}/output holds no curated data (output/chat-messages or output/jsonl)")
 
 

@@ -26,7 +26,8 @@ def _plain(name: str) -> str:
     return _EMOJI.sub("", name).strip()
 
 
-def _rows(folder: Path) -> pl.DataFrame:
+def read_jsonl_rows(folder: Path) -> pl.DataFrame:
+    """All rows of the JSONL files under `folder` as one frame (columns united), empty when there are none."""
     files = sorted(folder.rglob("*.jsonl")) if folder.is_dir() else []
     frames = [pl.read_ndjson(f, infer_schema_length=None) for f in files if f.stat().st_size]
     return pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame()
@@ -42,8 +43,8 @@ class RunReport:
     def __init__(self, run_dir: str | Path):
         self.run_dir = Path(run_dir)
         self.funnel = run_funnel(self.run_dir)
-        self.rejects = _rows(self.run_dir / "rejects")
-        self.pairs = _rows(self.run_dir / "output" / "jsonl")
+        self.rejects = read_jsonl_rows(self.run_dir / "rejects")
+        self.pairs = read_jsonl_rows(self.run_dir / "output" / "jsonl")
         thresholds = self.run_dir / "loss_thresholds.json"
         self.thresholds = json.loads(thresholds.read_text()) if thresholds.exists() else {}
 
