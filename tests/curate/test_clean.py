@@ -20,9 +20,9 @@ from xplus.curate.clean import FTFY_ENCODING_ONLY, STEP, Cleaner, is_cjk, repair
 from xplus.curate.record import REJECT_REASON, REJECT_STEP, make_pair, sides
 from xplus.curate.writers import BitextJsonlWriter, RejectsWriter
 
-GLOBALVOICES = (
-    Path(__file__).resolve().parents[2].parent / "shared" / "data" / "bitext" / "opus-globalvoices" / "en-sw"
-)
+from ..conftest import shared_data_dir
+
+GLOBALVOICES = shared_data_dir() / "bitext" / "opus-globalvoices" / "en-sw"
 LETTER = regex.compile(r"\p{L}")
 
 ZWJ, ZWNJ, ZWSP, NBSP, IDEOGRAPHIC_SPACE = "\u200d", "\u200c", "\u200b", "\u00a0", "\u3000"
@@ -448,7 +448,6 @@ def _read_lines(path: Path, limit: int) -> list[str]:
         return [line.rstrip("\n") for line in islice(handle, limit)]
 
 
-@pytest.mark.skipif(not GLOBALVOICES.is_dir(), reason="shared GlobalVoices en-sw data not available")
 def test_real_globalvoices_lines_keep_letters_and_are_stable():
     english = _read_lines(GLOBALVOICES / "GlobalVoices.en", 400)
     swahili = _read_lines(GLOBALVOICES / "GlobalVoices.sw", 400)

@@ -24,7 +24,9 @@ from xplus.evaluate.metrics import (
 )
 from xplus.pipelines.cli import main
 
-DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+from ..conftest import shared_data_dir
+
+DATA = shared_data_dir()
 ENG = DATA / "flores200" / "dev" / "eng_Latn.txt"
 WIDTH = 4  # decimals sacrebleu's CLI prints (-w); our scores are compared at this precision
 
