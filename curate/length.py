@@ -21,11 +21,11 @@ scaled. `char_per_word={}` with `default_char_per_word=1` gives the literal rule
 from __future__ import annotations
 
 from datatrove.data import Document
-from datatrove.pipeline.filters.base_filter import BaseFilter
 from datatrove.pipeline.writers.disk_base import DiskWriter
 
-from xplus.curate.record import languages, mark_rejected, sides
-from xplus.curate.segment import CHAR, count_units, mode_of
+from xplus.curate.batch_filter import BatchFilter
+from xplus.curate.record import SRC, TGT_LINE, TRG, mark_rejected, sides
+from xplus.curate.segment import CHAR, UNIT_COUNTERS, mode_of
 
 STEP = "length"
 
@@ -36,7 +36,7 @@ CHAR_PER_WORD = {"zho_Hans": 1.88, "zho_Hant": 1.88, "yue_Hant": 1.88, "jpn_Jpan
 DEFAULT_CHAR_PER_WORD = CHAR_PER_WORD["tha_Thai"]
 
 
-class LengthRatioFilter(BaseFilter):
+class LengthRatioFilter(BatchFilter):
     """Minimum length per side and minimum short/long length ratio, per pair.
 
     Args:
@@ -89,28 +89,39 @@ class LengthRatioFilter(BaseFilter):
             counts = [len(ids) for ids in encoded]
             return [(s, t, s, t) for s, t in zip(counts[::2], counts[1::2], strict=True)]
         out = []
+        plans: dict[tuple[str, str], tuple] = {}  # per language pair of the batch: how to count and scale it
         for doc in batch:
-            src_code, tgt_code = languages(doc)
-            src_mode, tgt_mode = mode_of(src_code), mode_of(tgt_code)
-            src_text, tgt_text = sides(doc)
-            s, t = count_units(src_text, src_mode), count_units(tgt_text, tgt_mode)
-            if src_mode == tgt_mode:
-                out.append((s, t, s, t))
-            else:
-                out.append((s / self.scale(src_code, src_mode), t / self.scale(tgt_code, tgt_mode), s, t))
+            meta = doc.metadata
+            codes = (meta[SRC], meta[TRG])
+            plan = plans.get(codes)
+            if plan is None:
+                plan = plans[codes] = self._plan(*codes)
+            count_src, count_tgt, src_scale, tgt_scale = plan
+            s, t = count_src(doc.text), count_tgt(meta[TGT_LINE])
+            out.append((s, t, s, t) if src_scale is None else (s / src_scale, t / tgt_scale, s, t))
         return out
+
+    def _plan(self, src_code: str, tgt_code: str) -> tuple:
+        """(source counter, target counter, source divisor, target divisor) of a language pair; the divisors
+        are None when both sides are counted in the same unit (nothing is scaled then)."""
+        src_mode, tgt_mode = mode_of(src_code), mode_of(tgt_code)
+        counters = (UNIT_COUNTERS[src_mode], UNIT_COUNTERS[tgt_mode])
+        if src_mode == tgt_mode:
+            return (*counters, None, None)
+        return (*counters, self.scale(src_code, src_mode), self.scale(tgt_code, tgt_mode))
 
     def scale(self, code: str, mode: str) -> float:
         """Divisor that turns a side's units into English-word equivalents (1 for word-segmented sides)."""
         return self.char_per_word.get(code, self.default_char_per_word) if mode == CHAR else 1.0
 
     def decide(self, doc: Document, src_len: float, tgt_len: float, src_units: int, tgt_units: int):
-        doc.metadata["length_src"], doc.metadata["length_trg"] = src_units, tgt_units
-        for side, units in (("source", src_units), ("target", tgt_units)):
-            if units < self.min_units:
-                reason = f"too_short_{side}"
-                mark_rejected(doc, STEP, reason, f"{units} unit(s) < {self.min_units}")
-                return False, reason
+        meta = doc.metadata
+        meta["length_src"], meta["length_trg"] = src_units, tgt_units
+        if src_units < self.min_units or tgt_units < self.min_units:
+            side, units = ("source", src_units) if src_units < self.min_units else ("target", tgt_units)
+            reason = f"too_short_{side}"
+            mark_rejected(doc, STEP, reason, f"{units} unit(s) < {self.min_units}")
+            return False, reason
         ratio = min(src_len, tgt_len) / max(src_len, tgt_len)
         if ratio < self.min_ratio:
             mark_rejected(doc, STEP, "length_ratio", f"short/long {ratio:.3f} < {self.min_ratio} "
@@ -119,7 +130,8 @@ class LengthRatioFilter(BaseFilter):
         return True
 
     def filter_batch(self, batch: list[Document]) -> list[bool | tuple[bool, str]]:
-        return [self.decide(doc, *lengths) for doc, lengths in zip(batch, self.lengths(batch), strict=True)]
+        decide = self.decide
+        return [decide(doc, *lengths) for doc, lengths in zip(batch, self.lengths(batch), strict=True)]
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
         return self.filter_batch([doc])[0]

@@ -27,8 +27,20 @@ def segment(text: str, mode: str) -> list[str]:
     return text.split()
 
 
+def count_words(text: str) -> int:
+    """How many units `segment(text, WORD)` would return, without building them."""
+    return len(text.split())
+
+
+def count_chars(text: str) -> int:
+    """How many units `segment(text, CHAR)` would return, without building them."""
+    return len("".join(text.split()))
+
+
+#: the unit counter of each segmentation mode (one lookup per language, not one branch per text)
+UNIT_COUNTERS = {WORD: count_words, CHAR: count_chars}
+
+
 def count_units(text: str, mode: str) -> int:
     """How many units `segment` would return, without building them."""
-    if mode == CHAR:
-        return len("".join(text.split()))
-    return len(text.split())
+    return UNIT_COUNTERS[mode](text)
