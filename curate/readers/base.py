@@ -141,27 +141,46 @@ class BitextReader(PipelineStep, ABC):
         if not units:
             raise BitextFormatError(f"{self.name}: no input found in {self.data_folder.path}")
         shard = units[rank::world_size]
-        forwarded = 0
         with (
             self.exclusion_writer if self.exclusion_writer else contextlib.nullcontext() as writer,
             tqdm(desc=f"{self.corpus} pairs", unit="pair", disable=not self.doc_progress) as progress,
         ):
+            forwarded = 0
             for unit in shard:
                 logger.info(f"{self.name}: reading {unit}")
                 self.stat_update("input_units")
-                for doc in self.read_unit(unit):
-                    if self.limit != -1 and forwarded >= self.limit:
-                        return
-                    self.stat_update(StatHints.total)
-                    progress.update()
-                    reason = doc.metadata.get(REJECT_REASON)
-                    if reason:
-                        self.stat_update(StatHints.dropped, f"dropped_{reason}")
-                        self._log_reject(reason, doc)
-                        if writer:
-                            writer.write(doc, rank)
-                        continue
-                    self.stat_update(StatHints.forwarded)
-                    self.update_doc_stats(doc)
-                    forwarded += 1
-                    yield doc
+                # the unit's counts are added when it ends (or the task stops in it), in one update per stat:
+                # per-pair `stat_update`s would cost as much as the reading
+                total = kept = chars = tokens = 0
+                try:
+                    for doc in self.read_unit(unit):
+                        if self.limit != -1 and forwarded >= self.limit:
+                            return
+                        total += 1
+                        if self.doc_progress:
+                            progress.update()
+                        reason = doc.metadata.get(REJECT_REASON)
+                        if reason:
+                            self.stat_update(StatHints.dropped, f"dropped_{reason}")
+                            self._log_reject(reason, doc)
+                            if writer:
+                                writer.write(doc, rank)
+                            continue
+                        kept += 1
+                        chars += len(doc.text)
+                        if token_count := doc.metadata.get("token_count"):
+                            tokens += token_count
+                        forwarded += 1
+                        yield doc
+                finally:
+                    self._add_unit_counts(total, kept, chars, tokens)
+
+    def _add_unit_counts(self, total: int, kept: int, chars: int, tokens: int) -> None:
+        """One input unit's `total`, `forwarded` and `doc_len` (`doc_len_tokens`) counts, in one update each."""
+        if total:
+            self.stat_update(StatHints.total, value=total)
+        if kept:
+            self.stat_update(StatHints.forwarded, value=kept)
+            self.stat_update("doc_len", value=chars, unit="doc")
+        if tokens:
+            self.stat_update("doc_len_tokens", value=tokens, unit="doc")

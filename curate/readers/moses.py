@@ -15,6 +15,7 @@ from datatrove.io import DataFolderLike
 from datatrove.pipeline.writers.disk_base import DiskWriter
 
 from xplus.curate.readers.base import BitextFormatError, BitextReader, decode_line
+from xplus.curate.record import make_pair
 
 COUNT_CHUNK = 1 << 20
 
@@ -89,17 +90,53 @@ class MosesReader(BitextReader):
                 f"{src_count} lines, {self.data_folder.resolve_paths(tgt_file)} has {tgt_count}; "
                 f"refusing to truncate (the pairs after the first missing line would be misaligned)"
             )
-        with (
-            self.data_folder.open(src_file, "rb", compression="infer") as src_f,
-            self.data_folder.open(tgt_file, "rb", compression="infer") as tgt_f,
-        ):
-            for line, (src_raw, tgt_raw) in enumerate(zip(src_f, tgt_f, strict=True), start=1):
-                src_text, src_problem = decode_line(src_raw, first=line == 1)
-                tgt_text, tgt_problem = decode_line(tgt_raw, first=line == 1)
-                if src_problem or tgt_problem:
-                    field, problem = ("source", src_problem) if src_problem else ("target", tgt_problem)
-                    where = src_file if src_problem else tgt_file
-                    yield self.rejected("invalid_utf8", f"{field} ({where}): {problem}", src_file, line,
-                                        src_text, tgt_text)
-                else:
-                    yield self.pair(src_text, tgt_text, src_file, line)
+        src_lines, tgt_lines = self.decoded_lines(src_file), self.decoded_lines(tgt_file)
+        src, tgt, corpus = self.src_lang, self.tgt_lang, self.corpus
+        for line, ((src_text, src_problem), (tgt_text, tgt_problem)) in enumerate(
+                zip(src_lines, tgt_lines, strict=True), start=1):
+            if src_problem or tgt_problem:
+                field, problem = ("source", src_problem) if src_problem else ("target", tgt_problem)
+                where = src_file if src_problem else tgt_file
+                yield self.rejected("invalid_utf8", f"{field} ({where}): {problem}", src_file, line, src_text,
+                                    tgt_text)
+            else:
+                yield make_pair(src_text, tgt_text, src, tgt, corpus, src_file, line)
+
+    def decoded_lines(self, path: str) -> Iterator[tuple[str, str | None]]:
+        """`decode_line` of every line of `path`, decoded a chunk of lines at a time.
+
+        A chunk of whole lines that is valid UTF-8 is decoded at once and split on `\\n` (which, in UTF-8,
+        is never part of another character, so the lines are the byte lines); a chunk with invalid bytes
+        falls back to `decode_line` line by line, so the problem is reported for its line.
+        """
+        first, rest = True, b""
+        with self.data_folder.open(path, "rb", compression="infer") as f:
+            while True:
+                chunk = f.read(COUNT_CHUNK)
+                data = rest + chunk
+                end = len(data) if not chunk else data.rfind(b"\n") + 1
+                data, rest = data[:end], data[end:]
+                if data:
+                    yield from _decode_chunk(data, first)
+                    first = False
+                if not chunk:
+                    return
+
+
+def _decode_chunk(data: bytes, first: bool) -> list[tuple[str, str | None]]:
+    """`decode_line` of each line of `data` (whole lines; the last one may lack its `\\n` at the end of a file)."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raws = data.split(b"\n")
+        if data.endswith(b"\n"):
+            raws.pop()
+        return [decode_line(raw, first and i == 0) for i, raw in enumerate(raws)]
+    lines = text.split("\n")
+    if text.endswith("\n"):
+        lines.pop()
+    if "\r" in text:
+        lines = [line.rstrip("\r") for line in lines]
+    if first and lines[0].startswith("\ufeff"):
+        lines[0] = lines[0][1:]
+    return [(line, None) for line in lines]

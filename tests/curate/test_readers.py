@@ -13,7 +13,8 @@ import pytest
 
 from xplus.curate.accounting import Funnel
 from xplus.curate.languages import UnknownLanguageError
-from xplus.curate.readers.base import BitextFormatError
+from xplus.curate.readers import moses
+from xplus.curate.readers.base import BitextFormatError, decode_line
 from xplus.curate.readers.hf import HFBitextReader
 from xplus.curate.readers.moses import MosesReader
 from xplus.curate.readers.tmx import TmxReader
@@ -96,6 +97,22 @@ def test_moses_bad_bytes_are_rejects_not_crashes(tmp_path):
     assert rejects[0]["step"] == "unify" and rejects[0]["reason"] == "invalid_utf8"
     assert rejects[0]["detail"].startswith("t.en:2: source") and "byte 4" in rejects[0]["detail"]
     assert reader.stats["dropped_invalid_utf8"].total == 1 and reader.stats["total"].total == 6
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 5, 64, 1 << 20])
+def test_moses_chunked_decoding_equals_line_by_line(tmp_path, monkeypatch, chunk):
+    """Lines are decoded a chunk at a time; at every chunk size (so every split of a line, a CRLF, a BOM or a
+    multi-byte character across chunks) the result is `decode_line` of each `\\n`-terminated line."""
+    monkeypatch.setattr(moses, "COUNT_CHUNK", chunk)
+    for data in ("\ufeffé\r\n\r\n中文 \u2028 x\x0b\x1c\r\r\n\ufeff\n".encode() + b"bad \xff \xc3\n\xc3\xa9\r" + b"z" * 9
+                 + b"\n\xef\xbb",
+                 b"\xef\xbb\xbfbad \xff\r\nok\n"):
+        (tmp_path / "t.en").write_bytes(data)
+        raws = data.split(b"\n")
+        if data.endswith(b"\n"):
+            raws.pop()
+        assert list(MosesReader(tmp_path, "en", "de").decoded_lines("t.en")) == [
+            decode_line(raw, first=i == 0) for i, raw in enumerate(raws)]
 
 
 def test_unknown_language_code_is_a_clear_error(tmp_path):
