@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import contextlib
 
-from datatrove.data import DocumentsPipeline
+import numpy as np
+from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 from datatrove.pipeline.writers.disk_base import DiskWriter
 from datatrove.utils.typeshelper import StatHints
 
+from xplus.curate.batch_filter import add_doc_stats
 from xplus.curate.record import mark_rejected
 from xplus.curate.simhash.fingerprint import (
     KEEP,
@@ -64,19 +66,30 @@ class SimHashDedup(PipelineStep):
                 decisions, near = search_and_decide(fps, self.config)
             self.stat_update("exact_fallback", value=int(fps.exact.sum()))
             self.stat_update("near_pairs", value=near)
+            self._add_counts(docs, decisions.code)
             ids = [doc.id for doc in docs]
-            for i in range(len(docs)):
+            for i, code in enumerate(decisions.code.tolist()):
                 doc, docs[i] = docs[i], None  # let the emitted ones go
-                self.stat_update(StatHints.total)
-                code = int(decisions.code[i])
                 if code == KEEP:
-                    self.stat_update(StatHints.forwarded)
-                    self.update_doc_stats(doc)
                     yield doc
                     continue
                 reason = REASONS[code]
-                self.stat_update(StatHints.dropped, f"dropped_{reason}")
                 mark_rejected(doc, STEP, reason, detail(code, ids[decisions.ref[i]], int(decisions.distance[i]),
                                                        int(decisions.conflicts[i]), self.config))
                 if writer:
                     writer.write(doc, rank)
+
+    def _add_counts(self, docs: list[Document], codes: np.ndarray) -> None:
+        """The filter counters of the task's decisions, one update per stat (all pairs are decided at once)."""
+        if not docs:
+            return
+        self.stat_update(StatHints.total, value=len(docs))
+        per_code = np.bincount(codes, minlength=len(REASONS) + 1).tolist()
+        if per_code[KEEP]:
+            self.stat_update(StatHints.forwarded, value=per_code[KEEP])
+            add_doc_stats(self, [doc for doc, code in zip(docs, codes.tolist(), strict=True) if code == KEEP])
+        if len(docs) > per_code[KEEP]:
+            self.stat_update(StatHints.dropped, value=len(docs) - per_code[KEEP])
+        for code, reason in REASONS.items():
+            if per_code[code]:
+                self.stat_update(f"dropped_{reason}", value=per_code[code])

@@ -186,9 +186,10 @@ def _features(lower: pl.Series, char: np.ndarray, config: SimHashConfig) -> tupl
     return np.concatenate(rows), np.concatenate(hashes)
 
 
-#: per byte value, its 8 bits as lanes of each width: `_LANES[dtype][byte]` is `itemsize` uint64 words
+#: per byte value, its 8 bits as lanes of each width: `_LANES[dtype][w, byte]` is the w-th of the `itemsize`
+#: uint64 words holding them (word-major, so each word's cumulative sum runs over contiguous memory)
 _BYTE_BITS = np.unpackbits(np.arange(256, dtype=np.uint8)[:, None], axis=1, bitorder="little")
-_LANES = {np.dtype(dt): np.ascontiguousarray(_BYTE_BITS.astype(dt)).view(np.uint64)
+_LANES = {np.dtype(dt): np.ascontiguousarray(np.ascontiguousarray(_BYTE_BITS.astype(dt)).view(np.uint64).T)
           for dt in (np.uint8, np.uint16, np.uint32)}
 
 
@@ -199,7 +200,8 @@ def _bit_counts(rows: np.ndarray, hashes: np.ndarray, n: int) -> tuple[np.ndarra
     lanes for rows of 256+ features), a cumulative sum over the features adds all 8 lanes at once, and the
     difference of the sums at the ends of a row's (contiguous) features is its count; modular arithmetic keeps
     the difference exact, and a lane cannot carry into the next because no row has more features than the lane
-    holds. 8 passes instead of 64 bincounts: ~7x faster."""
+    holds. 8 passes (per lane word) instead of 64 bincounts: ~7x faster; one contiguous cumulative sum per word,
+    as a 2-D cumulative sum down the columns of wide lanes is 3x slower."""
     total = np.bincount(rows, minlength=n)
     longest = int(total.max()) if n else 0
     lane = np.dtype(np.uint8 if longest < 2**8 else np.uint16 if longest < 2**16 else np.uint32)
@@ -211,9 +213,11 @@ def _bit_counts(rows: np.ndarray, hashes: np.ndarray, n: int) -> tuple[np.ndarra
     table, words = _LANES[lane], lane.itemsize
     found = np.empty((len(starts), 8, words), np.uint64)
     for byte in range(8):
-        summed = np.cumsum(table[((hashes >> np.uint64(8 * byte)) & np.uint64(0xFF)).astype(np.intp)], axis=0)
-        found[:, byte] = summed[ends]
-        found[1:, byte] -= summed[starts[1:] - 1]
+        values = ((hashes >> np.uint64(8 * byte)) & np.uint64(0xFF)).astype(np.intp)
+        for word in range(words):
+            summed = np.cumsum(table[word][values])
+            found[:, byte, word] = summed[ends]
+            found[1:, byte, word] -= summed[starts[1:] - 1]
     counts[rows[starts]] = found.view(lane).reshape(len(starts), 64)
     return counts, total
 
