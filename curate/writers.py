@@ -9,12 +9,15 @@ each dropping block its own (`rejects_writer(run_dir, "clean")`), so the rejects
 from __future__ import annotations
 
 import os
+from string import Template
 
 import orjson
 import pyarrow as pa
-from datatrove.data import Document
+from datatrove.data import Document, DocumentsPipeline
 from datatrove.io import DataFolderLike
 from datatrove.pipeline.writers import JsonlWriter, ParquetWriter
+from datatrove.utils.batching import batched
+from datatrove.utils.typeshelper import StatHints
 
 from xplus.curate.export import ROW_LAYOUTS
 from xplus.curate.record import CORPUS, EXTRA, FILE, LINE, SCORE_FIELDS, UNIFIED_FIELDS, rejected_row, unified
@@ -31,6 +34,69 @@ def _folder(folder: DataFolderLike | os.PathLike) -> DataFolderLike:
     return os.fspath(folder) if isinstance(folder, os.PathLike) else folder
 
 
+#: documents `RowJsonlWriter.run` writes between two reads of its clock
+WRITE_BATCH = 1000
+
+
+def _rank_only(template: Template) -> bool:
+    """Whether a file-name template names no placeholder but `rank` (the file is then the same for every row)."""
+    return all((m.group("named") or m.group("braced") or "rank") == "rank"
+               for m in template.pattern.finditer(template.template))
+
+
+class RowJsonlWriter(JsonlWriter):
+    """datatrove's `JsonlWriter`, with its per-row bookkeeping done once per file and batch: the same files, rows
+    and stats totals.
+
+    `DiskWriter.write` works out the row's file name twice (a template substitution over all its metadata), runs
+    three `stat_update`s and, from `run`, a timer per row: 3x what the adapter and orjson cost on sentence pairs.
+    When the file name template names only `${rank}` and files are not split by size, this writer opens each
+    task's file once, adds its counts (`total`, the file's row count, `doc_len`) when it closes, and `run` times
+    batches of `WRITE_BATCH` rows. Other templates and `max_file_size` take datatrove's path.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._per_rank = self.max_file_size <= 0 and _rank_only(self.output_filename)
+        self._files: dict[int | str, tuple] = {}  # rank -> (file name, stat key, open file)
+        self._counts: dict[str, list[int]] = {}  # stat key -> [rows, characters, tokens] not yet in the stats
+
+    def write(self, document: Document, rank: int = 0, **kwargs):
+        if kwargs or not self._per_rank:
+            return super().write(document, rank, **kwargs)
+        if rank not in self._files:
+            name = self.output_filename.substitute(rank=str(rank).zfill(5))
+            key = self.output_filename.substitute(rank="XXXXX")
+            self._files[rank] = (name, key, self._get_output_file_with_retry(name))
+            self._counts.setdefault(key, [0, 0, 0])
+        name, key, file = self._files[rank]
+        self._write(self.adapter(document), file, name)
+        counts = self._counts[key]
+        counts[0] += 1
+        counts[1] += len(document.text)
+        if token_count := document.metadata.get("token_count"):
+            counts[2] += token_count
+
+    def close(self):
+        for key, (rows, chars, tokens) in self._counts.items():
+            if rows:
+                self.stat_update(key, StatHints.total, value=rows)
+                self.stat_update("doc_len", value=chars, unit="doc")
+            if tokens:
+                self.stat_update("doc_len_tokens", value=tokens, unit="doc")
+        self._files.clear()
+        self._counts.clear()
+        super().close()
+
+    def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
+        with self:
+            for batch in batched(data, WRITE_BATCH):
+                with self.track_time("batch"):
+                    for document in batch:
+                        self.write(document, rank)
+                yield from batch
+
+
 def _unified_adapter(_writer, document: Document) -> dict:
     return unified(document)
 
@@ -42,7 +108,7 @@ def _unified_parquet_adapter(_writer, document: Document) -> dict:
     return row
 
 
-class ChatJsonlWriter(JsonlWriter):
+class ChatJsonlWriter(RowJsonlWriter):
     """Chat records of step 6 as JSONL, in one of `export.LAYOUTS` (`messages`, `sharegpt`, `alpaca`)."""
 
     name = "💾 Chat JSONL"
@@ -63,7 +129,7 @@ def _rejected_adapter(_writer, document: Document) -> dict:
     return rejected_row(document)
 
 
-class BitextJsonlWriter(JsonlWriter):
+class BitextJsonlWriter(RowJsonlWriter):
     """Unified bitext records as JSONL (one file per task: `${rank}.jsonl`, gzip unless told otherwise)."""
 
     name = "💾 Bitext JSONL"
@@ -85,7 +151,7 @@ class BitextParquetWriter(ParquetWriter):
                          adapter=_unified_parquet_adapter, schema=PARQUET_SCHEMA)
 
 
-class RejectsWriter(JsonlWriter):
+class RejectsWriter(RowJsonlWriter):
     """Dropped pairs with `step`, `reason` (and `detail` where a block gives one).
 
     One writer serves one block: a block opens its writer when it starts and closes it when it ends, so a
