@@ -6,8 +6,9 @@ through `LanguageIdFilter`'s model; a line is right when the top label is the la
 registry. The table gives accuracy, the median probability of the right predictions, the top confusions
 (label: lines), and the false-drop rate of `LanguageIdFilter`: the share of the language's lines the filter
 would drop as a side of that language, with any wrong label dropped (the old rule, and OpusFilter's
-`thresholds: [0, 0]`) and with the defaults (a wrong label dropped from `min_wrong_probability` on, the script
-guard on). A sweep of `min_wrong_probability` over dev+devtest closes the file.
+`thresholds: [0, 0]`) and with the defaults (a wrong label dropped when its p >= `min_wrong_probability` and the
+expected language's p < `max_expected_probability`, the script guard on). A sweep of both thresholds over
+dev+devtest closes the file.
 
 Usage: python bench/lid_flores.py [--model lid176] [--splits dev devtest] [--out bench/results/lid_flores.md]
 """
@@ -23,10 +24,20 @@ from datetime import date
 from pathlib import Path
 
 from xplus.curate.languages import RECIPE_LANGUAGES, get_language
-from xplus.curate.lid import DEFAULT_MIN_WRONG_PROBABILITY, LanguageIdFilter, prepare_text
+from xplus.curate.lid import (
+    DEFAULT_MAX_EXPECTED_PROBABILITY,
+    DEFAULT_MIN_WRONG_PROBABILITY,
+    LanguageIdFilter,
+    prepare_text,
+)
 from xplus.curate.record import make_pair
 
 FLORES = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "flores200"
+DEFAULTS = (DEFAULT_MIN_WRONG_PROBABILITY, DEFAULT_MAX_EXPECTED_PROBABILITY)
+#: (min_wrong_probability, max_expected_probability) swept here and in `quality_paracrawl.py`: OpusFilter's rule
+#: (any other top label), the 0.1.0 default (top label only, p >= 0.6), then the two-threshold rule around its default
+LID_SWEEP = ((0.0, 1.0), (0.6, 1.0), (0.0, 0.1), (0.0, 0.2), (0.0, 0.3), (0.2, 0.2), (0.3, 0.05), (0.3, 0.1),
+             (0.3, 0.2), (0.4, 0.05), (0.4, 0.1), (0.4, 0.2), (0.5, 0.1))
 
 
 @dataclass
@@ -62,9 +73,10 @@ def false_drops(lid_filter: LanguageIdFilter, code: str, lines: list[str]) -> in
     return sum(result is not True for result in lid_filter.filter_batch(docs))
 
 
-def filter_for(model: str, min_wrong_probability: float = DEFAULT_MIN_WRONG_PROBABILITY) -> LanguageIdFilter:
+def filter_for(model: str, thresholds: tuple[float, float] = DEFAULTS) -> LanguageIdFilter:
+    """The filter with (min_wrong_probability, max_expected_probability) `thresholds`, source side only."""
     return LanguageIdFilter(model=model, languages=RECIPE_LANGUAGES, check_sides=["source"],
-                            min_wrong_probability=min_wrong_probability)
+                            min_wrong_probability=thresholds[0], max_expected_probability=thresholds[1])
 
 
 def score_all(model: str = "lid176", split: str = "dev", flores: Path = FLORES) -> list[LanguageScore]:
@@ -72,9 +84,10 @@ def score_all(model: str = "lid176", split: str = "dev", flores: Path = FLORES) 
     return [score_language(lid_filter, code, flores / split / f"{code}.txt") for code in RECIPE_LANGUAGES]
 
 
-def sweep(model: str, splits: list[str], thresholds: tuple[float, ...] = (0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8),
+def sweep(model: str, splits: list[str], thresholds: tuple[tuple[float, float], ...] = LID_SWEEP,
           flores: Path = FLORES) -> str:
-    """False-drop rate per language over `splits` for each `min_wrong_probability` (script guard on)."""
+    """False-drop rate per language over `splits` for each (min_wrong_probability, max_expected_probability)
+    (script guard on)."""
     text = {code: [prepare_text(line) for split in splits
                    for line in (flores / split / f"{code}.txt").read_text(encoding="utf-8").splitlines()]
             for code in RECIPE_LANGUAGES}
@@ -82,17 +95,17 @@ def sweep(model: str, splits: list[str], thresholds: tuple[float, ...] = (0.0, 0
              for t in thresholds}
     shown = [code for code in RECIPE_LANGUAGES if any(rates[t][code] for t in thresholds)]
     rows = [
-        f"## False-drop rate by `min_wrong_probability` ({model}, FLORES-200 {' + '.join(splits)}, script guard on)",
+        f"## False-drop rate by LID rule ({model}, FLORES-200 {' + '.join(splits)}, script guard on)",
         "",
         "Share of each language's lines dropped as a side of that language; languages never dropped are left out.",
         "",
-        "| min_wrong_probability | " + " | ".join(shown) + " | worst | all 17 |",
+        "| min_wrong_probability, max_expected_probability | " + " | ".join(shown) + " | worst | all 17 |",
         "|---:|" + "---:|" * (len(shown) + 2),
     ]
     total = sum(len(lines) for lines in text.values())
     for t in thresholds:
         dropped = sum(rates[t][code] * len(text[code]) for code in RECIPE_LANGUAGES)
-        rows.append(f"| {t:.1f}{' (default)' if t == DEFAULT_MIN_WRONG_PROBABILITY else ''} | "
+        rows.append(f"| {t[0]}, {t[1]}{' (default)' if t == DEFAULTS else ''} | "
                     + " | ".join(f"{rates[t][code]:.2%}" for code in shown)
                     + f" | {max(rates[t].values()):.2%} | {dropped / total:.2%} |")
     return "\n".join(rows) + "\n"
@@ -109,8 +122,9 @@ def table(scores: list[LanguageScore], model: str, split: str) -> str:
         f"Overall: {correct}/{total} lines = {correct / total:.4f}. A line is right when the model's top label is "
         "the language's label in the registry; confusions are the wrong top labels (label: lines).",
         "",
-        f"False drops: any wrong label (old rule, OpusFilter's) / defaults (wrong label dropped from "
-        f"p >= {DEFAULT_MIN_WRONG_PROBABILITY}, script guard).",
+        f"False drops: any wrong label (old rule, OpusFilter's) / defaults (wrong label dropped when its "
+        f"p >= {DEFAULT_MIN_WRONG_PROBABILITY} and the expected language's p < {DEFAULT_MAX_EXPECTED_PROBABILITY}, "
+        "script guard).",
         "",
         "| language | name | label | lines | accuracy | median p (right) | top confusions | false drops: any wrong "
         "label | false drops: defaults |",

@@ -46,9 +46,14 @@ HUB_MODELS = {
 }
 DEFAULT_HUB_FILENAME = "model.bin"
 SIDES = ("source", "target")
-#: a side the model gives another language is dropped from this probability on, and kept (counted as
-#: `uncertain_<side>`) under it: see `LanguageIdFilter`
-DEFAULT_MIN_WRONG_PROBABILITY = 0.6
+#: a side the model gives another language is dropped when that label has at least this probability and the
+#: expected language less than `DEFAULT_MAX_EXPECTED_PROBABILITY`; else it is kept, counted `uncertain_<side>`
+#: (see `LanguageIdFilter`; chosen in `bench/results/quality_paracrawl.md` and `lid_flores.md`)
+DEFAULT_MIN_WRONG_PROBABILITY = 0.4
+DEFAULT_MAX_EXPECTED_PROBABILITY = 0.1
+#: predictions of this many distinct side texts are remembered per worker (English-centric corpora repeat the
+#: English side across language pairs, web-mined ones repeat boilerplate)
+DEFAULT_CACHE_SIZE = 100_000
 
 _LABEL_PREFIX = "__label__"
 _HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+(?::.+)?$")
@@ -185,34 +190,74 @@ def written_in(units: Counter, script: str, strict: bool = False) -> bool:
     return share and (not required or any(units[name] for name in required))
 
 
-@dataclass
+@dataclass(frozen=True)
 class Prediction:
+    """The top label of a text, its probability, and the probabilities of the labels at or above the floor
+    the model was asked with (`probability_of` a label under it is 0)."""
+
     label: str
     probability: float
+    scores: tuple[tuple[str, float], ...] = ()
+
+    def probability_of(self, label: str) -> float:
+        if label == self.label:
+            return self.probability
+        return next((probability for other, probability in self.scores if other == label), 0.0)
 
 
 class FastTextLID:
-    """A fastText LID model file, its labels, and the top-1 prediction of a batch of lines."""
+    """A fastText LID model file, its labels, and the predictions of a batch of lines, remembered per text.
 
-    def __init__(self, path: Path):
+    Args:
+        path: the model file
+        floor: also return every label with at least this probability (0: the top label only)
+        cache_size: distinct texts whose prediction is kept (the cache is emptied when full); 0 for none
+    """
+
+    def __init__(self, path: Path, floor: float = 0.0, cache_size: int = DEFAULT_CACHE_SIZE):
         import fasttext
 
         self.path = path
         self.labels = frozenset(read_labels(path))
+        self.floor = floor
+        self.cache_size = cache_size
+        self.cache_hits = 0
+        self._cache: dict[str, Prediction] = {}
         self._model = fasttext.load_model(str(path))
 
     def predict(self, texts: Sequence[str]) -> list[Prediction]:
-        """Top-1 label and probability of each text (one line each).
+        """The prediction of each text (one line each).
 
         A loop over the single-line `predict`: in fasttext-predict 0.9.2.4 the list form is broken (its
         `multilinePredict` binding returns labels without probabilities, which the wrapper then unpacks as a
         (labels, probabilities) pair: an error for 1 or 3+ lines, nonsense for 2), and would be no faster.
+        With a floor, `k=-1` and `threshold=floor` return the labels above it in one call (lid.176's hierarchical
+        softmax prunes the rest: no slower than `k=1`); a text whose top label is under the floor is asked again
+        for its top label alone.
         """
-        predictions = []
+        cache, predictions = self._cache, []
         for text in texts:
-            (label,), (probability,) = self._model.predict(text, k=1)
-            predictions.append(Prediction(label.removeprefix(_LABEL_PREFIX), min(float(probability), 1.0)))
+            prediction = cache.get(text)
+            if prediction is None:
+                prediction = self._predict(text)
+                if len(cache) >= self.cache_size:
+                    cache.clear()
+                if self.cache_size:
+                    cache[text] = prediction
+            else:
+                self.cache_hits += 1
+            predictions.append(prediction)
         return predictions
+
+    def _predict(self, text: str) -> Prediction:
+        if self.floor > 0:
+            labels, probabilities = self._model.predict(text, k=-1, threshold=self.floor)
+            if labels:
+                scores = tuple((label.removeprefix(_LABEL_PREFIX), min(float(probability), 1.0))
+                               for label, probability in zip(labels, probabilities, strict=True))
+                return Prediction(*scores[0], scores=scores)
+        (label,), (probability,) = self._model.predict(text, k=1)
+        return Prediction(label.removeprefix(_LABEL_PREFIX), min(float(probability), 1.0))
 
 
 class LanguageIdFilter(BaseFilter):
@@ -242,33 +287,41 @@ class LanguageIdFilter(BaseFilter):
     - kept, counted `script_noise_<side>`: the text is in the expected script and the predicted language
       cannot be written in it (lid.176 labels short Chinese lines lv, de or eo, p up to 0.93; and ja, which
       needs kana: 40 of FLORES's 51 misidentified Chinese lines);
-    - `wrong_language_source` / `wrong_language_target`: the model is sure, p >= `min_wrong_probability`;
-    - kept, counted `uncertain_<side>`, its low-probability label in the metadata: it is not.
+    - `wrong_language_source` / `wrong_language_target`: the model is sure, the wrong label's p >=
+      `min_wrong_probability` and the expected language's p < `max_expected_probability`;
+    - kept, counted `uncertain_<side>`, its label in the metadata: the wrong label is unsure, or the expected
+      language is a close enough second (short, name-heavy or mixed lines: "Apartment für 4 Personen").
     When the label is the expected one, `low_confidence_source` / `low_confidence_target` drop a side under
     `min_probability` (one threshold, or one per language keyed by any code form the registry knows; unnamed
-    languages 0). The `detail` of a reject says `predicted fr (p=0.93), expected en (eng_Latn)`.
+    languages 0). The `detail` of a reject says `predicted fr (p=0.93), expected en (eng_Latn, p=0.01)`; the
+    expected language's probability also stays in the metadata (`lid_src_expected_prob`, `lid_trg_expected_prob`;
+    0 when under the floor the model was asked with, `max_expected_probability`).
 
-    `min_wrong_probability` (0.6) is measured (`bench/results/lid_flores.md`, `quality_paracrawl.md`): on
-    FLORES-200 dev+devtest it loses at most 1.1% of a recipe language (Serbian, to mk/ru; Swahili 0.05%, was
-    12.9% with any wrong label dropped; Chinese 0.10%, was 2.5%); on human-labelled ParaCrawl v3 steps 2-4 keep
-    95.7% of the valid and free translations (V+F) and remove 233 of 640 wrong-language (L) pairs. Dropping
-    every wrong label (0.0, OpusFilter's `thresholds: [0, 0]`) removes 454 L but only keeps 84% of V+F: lid.176
-    mislabels short, name-heavy web lines with confidence, and that costs good pairs at any lower threshold.
-
+    The defaults (0.4 and 0.1) are measured (`bench/results/lid_flores.md`, `quality_paracrawl.md`): on
+    FLORES-200 dev+devtest they lose at most 0.30% of a recipe language (Swahili; Serbian 0.20%, Chinese 0.15%;
+    0.04% of all lines), where dropping every wrong label (OpusFilter's `thresholds: [0, 0]`) loses 12.9% of
+    Swahili and 3.4% of Serbian, and the 0.1.0 rule (top label only, p >= 0.6) 1.1% of Serbian. On human-labelled
+    ParaCrawl v3, steps 2-4 keep 95.1% of the valid and free translations (V+F) and remove 328 of 640
+    wrong-language (L) pairs (0.1.0 rule: 277 at the same V+F). Dropping every wrong label removes 463 L but keeps
+    only 84% of V+F: lid.176 mislabels short, name-heavy web lines with confidence, and no threshold on its
+    probabilities removes more than ~360 L while keeping 93% of V+F.
     `filter_batch` predicts the checked sides of `batch_size` pairs together; decisions are the same at any
     size. fasttext-predict has no batched prediction with probabilities (its list form returns labels only),
-    so the model runs line by line in that call, which costs the same as a batched call would in C++.
+    so the model runs line by line in that call, which costs the same as a batched call would in C++; a side
+    text seen before in this worker is not predicted again (`cache_size`; hits counted `cache_hits`).
 
     Args:
         model: `lid176`, `lid218e`, `glotlid`, a local model file or a Hub id (`owner/name[:filename]`)
         revision: the Hub revision (branch, tag or commit) of a Hub model; None for the default branch
         label_scheme: registry column of the model's labels (`lid176`, `lid218e`, `glotlid`); None to infer
         min_probability: drop a side predicted with less; a float, or a dict from language code to float
-        min_wrong_probability: drop a side labelled with another language from this probability on (0: always)
+        min_wrong_probability: drop a side labelled with another language from this probability on (0: always)...
+        max_expected_probability: ...when the expected language has less than this (1: whatever it has)
         script_guard: judge wrong labels by the text's script first (`wrong_script_<side>`, `script_noise_<side>`)
         check_sides: which sides to check, `source` and/or `target`
         languages: languages to check against the model's labels when it loads (else as they come)
         batch_size: pairs per batch
+        cache_size: distinct side texts whose prediction each worker remembers; 0 for none
         exclusion_writer: where dropped pairs go, e.g. `rejects_writer(run_dir, STEP)`
     """
 
@@ -281,10 +334,12 @@ class LanguageIdFilter(BaseFilter):
         label_scheme: str | None = None,
         min_probability: float | dict[str, float] = 0.0,
         min_wrong_probability: float = DEFAULT_MIN_WRONG_PROBABILITY,
+        max_expected_probability: float = DEFAULT_MAX_EXPECTED_PROBABILITY,
         script_guard: bool = True,
         check_sides: Sequence[str] = SIDES,
         languages: Sequence[str] | None = None,
         batch_size: int = 1000,
+        cache_size: int = DEFAULT_CACHE_SIZE,
         exclusion_writer: DiskWriter | None = None,
     ):
         super().__init__(exclusion_writer, batch_size=batch_size)
@@ -297,6 +352,8 @@ class LanguageIdFilter(BaseFilter):
         self.label_scheme = label_scheme or (model if model in LABEL_SCHEMES else None)
         self.min_probability = _thresholds(min_probability)
         self.min_wrong_probability = min_wrong_probability
+        self.max_expected_probability = max_expected_probability
+        self.cache_size = cache_size
         self.script_guard = script_guard
         self.check_sides = tuple(side for side in SIDES if side in check_sides)
         self.languages = tuple(normalize(code) for code in languages or ())
@@ -312,7 +369,8 @@ class LanguageIdFilter(BaseFilter):
     @cached_property
     def lid(self) -> FastTextLID:
         """The model, loaded (and downloaded) on first use; the `languages` are checked against it."""
-        lid = FastTextLID(resolve_model(self.model_name, self.revision))
+        floor = self.max_expected_probability if self.max_expected_probability < 1 else 0.0
+        lid = FastTextLID(resolve_model(self.model_name, self.revision), floor=floor, cache_size=self.cache_size)
         self.label_scheme = self.label_scheme or infer_label_scheme(lid.labels)
         self._labels = {}
         self._label_scripts = label_scripts(lid.labels, self.label_scheme)
@@ -352,7 +410,10 @@ class LanguageIdFilter(BaseFilter):
     def filter_batch(self, batch: list[Document]) -> list[bool | tuple[bool, str]]:
         lid = self.lid
         texts = [prepare_text(text) for doc in batch for text in self._checked_texts(doc)]
+        hits = lid.cache_hits
         predictions = iter(lid.predict(texts))
+        if lid.cache_hits > hits:
+            self.stat_update("cache_hits", value=lid.cache_hits - hits)
         return [self._decide(doc, [next(predictions) for _ in self.check_sides]) for doc in batch]
 
     def _checked_texts(self, doc: Document) -> list[str]:
@@ -367,6 +428,7 @@ class LanguageIdFilter(BaseFilter):
         for (side, code), label, prediction in zip(checks, expected, predictions, strict=True):
             key = "lid_src" if side == "source" else "lid_trg"
             doc.metadata[key], doc.metadata[f"{key}_prob"] = prediction.label, prediction.probability
+            doc.metadata[f"{key}_expected_prob"] = prediction.probability_of(label)
             if verdict is True:
                 verdict = self._judge(doc, side, code, label, prediction)
         if verdict is True:
@@ -377,7 +439,7 @@ class LanguageIdFilter(BaseFilter):
         self, doc: Document, side: str, code: str, expected: str, prediction: Prediction
     ) -> bool | tuple[bool, str]:
         if prediction.label != expected:
-            reason = self._wrong_label(doc, side, get_language(code).script, prediction)
+            reason = self._wrong_label(doc, side, get_language(code).script, expected, prediction)
         elif prediction.probability < self.min_probability.get(code, self.min_probability.get(None, 0.0)):
             reason = f"low_confidence_{side}"
         else:
@@ -385,11 +447,14 @@ class LanguageIdFilter(BaseFilter):
         if reason is None:
             return True
         self.stat_update(f"{reason}_{code}")
-        detail = f"predicted {prediction.label} (p={prediction.probability:.2f}), expected {expected} ({code})"
+        detail = (f"predicted {prediction.label} (p={prediction.probability:.2f}), expected {expected} ({code}, "
+                  f"p={prediction.probability_of(expected):.2f})")
         mark_rejected(doc, STEP, reason, detail)
         return False, reason
 
-    def _wrong_label(self, doc: Document, side: str, script: str, prediction: Prediction) -> str | None:
+    def _wrong_label(
+        self, doc: Document, side: str, script: str, expected: str, prediction: Prediction
+    ) -> str | None:
         """The reason to drop a side the model labels with another language, or None to keep it (counted)."""
         if self.script_guard:
             units = script_units(doc.text if side == "source" else doc.metadata[TGT_LINE])
@@ -399,7 +464,8 @@ class LanguageIdFilter(BaseFilter):
             if predicted_scripts and not any(written_in(units, other, strict=True) for other in predicted_scripts):
                 self.stat_update(f"script_noise_{side}")
                 return None
-        if prediction.probability >= self.min_wrong_probability:
+        if (prediction.probability >= self.min_wrong_probability
+                and prediction.probability_of(expected) < self.max_expected_probability):
             return f"wrong_language_{side}"
         self.stat_update(f"uncertain_{side}")
         return None

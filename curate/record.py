@@ -29,8 +29,9 @@ REJECT_STEP, REJECT_REASON, REJECT_DETAIL = "reject_step", "reject_reason", "rej
 UNIFIED_FIELDS = ("src", "trg", "src_line", "tgt_line")
 PROVENANCE_FIELDS = (CORPUS, FILE, LINE)
 #: what the filters measured, kept in the output (when the step ran) for reports and later re-filtering
-SCORE_FIELDS = {"length_src": int, "length_trg": int, "lid_src": str, "lid_src_prob": float, "lid_trg": str,
-                "lid_trg_prob": float, "loss": float}
+SCORE_FIELDS = {"length_src": int, "length_trg": int, "lid_src": str, "lid_src_prob": float,
+                "lid_src_expected_prob": float, "lid_trg": str, "lid_trg_prob": float, "lid_trg_expected_prob": float,
+                "loss": float}
 
 
 def make_pair(

@@ -72,6 +72,29 @@ def test_mojibake_not_invented_in_correct_text():
         assert clean(text) == text
 
 
+@pytest.mark.parametrize(
+    ("source", "target", "reason"),
+    [
+        # real ParaCrawl v3 lines (labelled wrong language): UTF-8 read as Latin-1 with bytes lost on the way
+        ("DIN rail mounted kWh meters", "Elektrom\xc4 ry na li\xc5\xa1tu DIN", "mojibake_target"),
+        ("7x Remix MAX PLUS - Vacuum mixer", "7x Remix MAX PLUS - M\u251c\xaelangeur sous vide", "mojibake_target"),
+        ("N\xc3\xa1m\xc4 ty, dotazy, p\xc5 ipom\xc3 nky N\xc3\xa1m\xc4 ty na nov\xc3\xa9 slu\xc5\xbeby a "
+         "zlep\xc5\xa1ov\xc3\xa1ky",
+         "Smazat všechny cookies z fóra", "mojibake_source"),
+    ],
+)
+def test_unrepairable_mojibake_rejected(source, target, reason):
+    doc = pair(source, target, trg="ces_Latn")
+    assert Cleaner().filter(doc) == (False, reason)
+    assert doc.metadata[REJECT_STEP] == STEP and doc.metadata[REJECT_REASON] == reason
+    assert Cleaner(drop_mojibake=False).filter(pair(source, target, trg="ces_Latn")) is True
+
+
+def test_repaired_mojibake_kept():
+    doc = pair("CafÃ© au lait", "Kahawa ya CafÃ©")
+    assert Cleaner().filter(doc) is True and sides(doc) == ("Café au lait", "Kahawa ya Café")
+
+
 _MOJIBAKE_ALPHABET = "".join(
     sorted(
         {chr(code) for code in range(0x80, 0x3000)
@@ -427,7 +450,7 @@ def test_idempotent_on_mixed_scripts(text, cjk, name):
 def test_never_empties_a_side_with_letters(text):
     """Letters only go with markup or mojibake: short of those, a side with letters keeps letters."""
     assume(LETTER.search(text))
-    cleaner = Cleaner(max_side_chars=40)
+    cleaner = Cleaner(max_side_chars=40, drop_mojibake=False)  # a mojibake reject is its own test
     doc = pair(text, text)
     result = cleaner.filter(doc)
     counts = stats(cleaner)

@@ -13,8 +13,10 @@ import pytest
 from tests.conftest import run_pipeline
 from xplus.curate.languages import RECIPE_LANGUAGES
 from xplus.curate.lid import (
+    DEFAULT_MAX_EXPECTED_PROBABILITY,
     DEFAULT_MIN_WRONG_PROBABILITY,
     STEP,
+    FastTextLID,
     LanguageIdFilter,
     bundled_lid176_path,
     infer_label_scheme,
@@ -86,14 +88,14 @@ def test_swapped_sides_dropped_as_wrong_source(lid):
     assert doc.metadata[REJECT_STEP] == STEP
     assert doc.metadata[REJECT_REASON] == "wrong_language_source"
     assert doc.metadata[REJECT_DETAIL].startswith("predicted fr (p=0.")
-    assert doc.metadata[REJECT_DETAIL].endswith("expected en (eng_Latn)")
+    assert doc.metadata[REJECT_DETAIL].endswith("expected en (eng_Latn, p=0.00)")
     assert doc.metadata["lid_trg"] == "en"  # both sides are predicted, the source decides
 
 
 def test_wrong_target_language_dropped(lid):
     doc = pair(EN, DE)
     assert lid.filter(doc) == (False, "wrong_language_target")
-    assert "predicted de" in doc.metadata[REJECT_DETAIL] and "expected fr (fra_Latn)" in doc.metadata[REJECT_DETAIL]
+    assert "predicted de" in doc.metadata[REJECT_DETAIL] and "expected fr (fra_Latn, p=0.00)" in doc.metadata[REJECT_DETAIL]
 
 
 def test_untranslated_target_dropped(lid):
@@ -315,6 +317,43 @@ def test_uncertain_wrong_label_kept_and_counted():
     assert lid.stats["uncertain_target"].total == 1
     strict = LanguageIdFilter(min_wrong_probability=0.0)  # the old rule: any wrong label drops
     assert strict.filter(pair(EN, "Habari za asubuhi rafiki yangu", trg="swh_Latn")) == (False, "wrong_language_target")
+
+
+def test_expected_language_a_close_second_is_kept():
+    """A mixed English/German web line lid.176 calls German (p~0.48) with English close behind (p~0.38) is
+    uncertain, not wrong; without the expected-language rule (max_expected_probability=1) it is dropped."""
+    mixed = "Apartment 004 - Appartments Danica Apartment für 4 Personen (2 Schlafzimmer + Wohnzimmer)"
+    doc = pair(mixed, FR)
+    lid = LanguageIdFilter()
+    assert lid.filter(doc) is True
+    assert doc.metadata["lid_src"] == "de" and doc.metadata["lid_src_prob"] >= DEFAULT_MIN_WRONG_PROBABILITY
+    assert doc.metadata["lid_src_expected_prob"] >= DEFAULT_MAX_EXPECTED_PROBABILITY
+    assert lid.stats["uncertain_source"].total == 1
+    top_label_only = LanguageIdFilter(max_expected_probability=1.0)
+    assert top_label_only.filter(pair(mixed, FR)) == (False, "wrong_language_source")
+
+
+def test_predictions_above_the_floor_and_under_it():
+    model = FastTextLID(bundled_lid176_path(), floor=0.01, cache_size=0)
+    (mixed,) = model.predict(["Apartment für 4 Personen (2 Schlafzimmer)"])
+    probabilities = [p for _, p in mixed.scores]
+    assert (mixed.label, mixed.probability) == mixed.scores[0] and probabilities == sorted(probabilities, reverse=True)
+    assert len(mixed.scores) > 1 and all(p >= 0.01 for p in probabilities)
+    assert mixed.probability_of("en") > 0.01 and mixed.probability_of("zu") == 0.0
+    sure = FastTextLID(bundled_lid176_path(), floor=0.999, cache_size=0)
+    (unsure,) = sure.predict(["ok"])  # top label under the floor: asked again for the top label alone
+    assert unsure.label and 0 < unsure.probability < 0.999 and unsure.scores == ()
+
+
+def test_repeated_side_predicted_once_and_decisions_unchanged():
+    docs = [pair(EN, text, line=i) for i, text in enumerate([FR, DE, FR, FR, SW, DE])]
+    cached, uncached = LanguageIdFilter(), LanguageIdFilter(cache_size=0)
+    assert cached.filter_batch(docs) == uncached.filter_batch([pair(EN, d.metadata["tgt_line"]) for d in docs])
+    assert cached.stats["cache_hits"].total == 5 + 3  # the English side 5 times, FR twice and DE once more
+    assert cached.lid.cache_hits == 8 and uncached.stats["cache_hits"].total == 0
+    small = LanguageIdFilter(cache_size=2)
+    assert small.filter_batch(docs) == uncached.filter_batch(docs)
+    assert len(small.lid._cache) <= 2
 
 
 def test_prediction_impossible_in_the_text_script_is_noise():
