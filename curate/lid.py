@@ -28,9 +28,9 @@ from pathlib import Path
 
 import regex
 from datatrove.data import Document
-from datatrove.pipeline.filters.base_filter import BaseFilter
 from datatrove.pipeline.writers.disk_base import DiskWriter
 
+from xplus.curate.batch_filter import BatchFilter
 from xplus.curate.languages import all_languages, get_language, normalize
 from xplus.curate.record import TGT_LINE, languages, mark_rejected, sides
 
@@ -260,7 +260,7 @@ class FastTextLID:
         return Prediction(label.removeprefix(_LABEL_PREFIX), min(float(probability), 1.0))
 
 
-class LanguageIdFilter(BaseFilter):
+class LanguageIdFilter(BatchFilter):
     """Drop pairs whose source or target is, by a fastText LID model, not in the language the record says.
 
     Models (`model`):
@@ -414,7 +414,12 @@ class LanguageIdFilter(BaseFilter):
         predictions = iter(lid.predict(texts))
         if lid.cache_hits > hits:
             self.stat_update("cache_hits", value=lid.cache_hits - hits)
-        return [self._decide(doc, [next(predictions) for _ in self.check_sides]) for doc in batch]
+        results = [self._decide(doc, [next(predictions) for _ in self.check_sides]) for doc in batch]
+        kept = Counter("kept_{}-{}".format(*languages(doc))
+                       for doc, result in zip(batch, results, strict=True) if result is True)
+        for stat, count in kept.items():
+            self.stat_update(stat, value=count)
+        return results
 
     def _checked_texts(self, doc: Document) -> list[str]:
         source, target = sides(doc)
@@ -431,8 +436,6 @@ class LanguageIdFilter(BaseFilter):
             doc.metadata[f"{key}_expected_prob"] = prediction.probability_of(label)
             if verdict is True:
                 verdict = self._judge(doc, side, code, label, prediction)
-        if verdict is True:
-            self.stat_update(f"kept_{src}-{trg}")
         return verdict
 
     def _judge(
