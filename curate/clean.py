@@ -17,10 +17,10 @@ from functools import lru_cache
 import ftfy
 import regex
 from datatrove.data import Document
-from datatrove.pipeline.filters.base_filter import BaseFilter
 from datatrove.pipeline.writers.disk_base import DiskWriter
 from ftfy.badness import MOJIBAKE_CATEGORIES, is_bad
 
+from xplus.curate.batch_filter import BatchFilter
 from xplus.curate.record import languages, mark_rejected, set_sides, sides
 
 STEP = "clean"
@@ -235,7 +235,7 @@ def is_cjk(code: str) -> bool:
     return language in CJK_LANGUAGES or script in CJK_SCRIPTS
 
 
-class Cleaner(BaseFilter):
+class Cleaner(BatchFilter):
     """Clean both sides of every pair; drop pairs left with an empty side or with a side far too long.
 
     Each side goes through, in order (every step is optional or cheap to skip, and counted when it
@@ -301,6 +301,7 @@ class Cleaner(BaseFilter):
         normalize_punctuation: Moses-style punctuation normalisation on non-CJK sides
         max_side_chars: reject a pair with a side longer than this (characters); None for no limit
         drop_mojibake: reject a pair with a side still mojibake after the repair
+        batch_size: pairs per batch (the accounting is added once per batch)
         exclusion_writer: where dropped pairs go, e.g. `RejectsWriter` / `rejects_writer(run_dir, STEP)`
     """
 
@@ -314,9 +315,10 @@ class Cleaner(BaseFilter):
         normalize_punctuation: bool = False,
         max_side_chars: int | None = 10_000,
         drop_mojibake: bool = True,
+        batch_size: int = 1000,
         exclusion_writer: DiskWriter | None = None,
     ):
-        super().__init__(exclusion_writer)
+        super().__init__(exclusion_writer, batch_size)
         if normalization is not None and normalization not in NORMALIZATION_FORMS:
             raise ValueError(f"normalization: one of {NORMALIZATION_FORMS} or None, not {normalization!r}")
         self.normalization = normalization

@@ -45,9 +45,9 @@ from collections.abc import Iterable
 
 import regex
 from datatrove.data import Document
-from datatrove.pipeline.filters.base_filter import BaseFilter
 from datatrove.pipeline.writers.disk_base import DiskWriter
 
+from xplus.curate.batch_filter import BatchFilter
 from xplus.curate.record import mark_rejected, sides
 
 STEP = "consistency"
@@ -137,7 +137,7 @@ def _is_letter(ch: str) -> bool:
     return ch.isalpha() or unicodedata.category(ch).startswith("M")
 
 
-class ConsistencyFilter(BaseFilter):
+class ConsistencyFilter(BatchFilter):
     """Drop pairs whose two sides contradict each other by cheap, well-known hard rules (see the module).
 
     Every rule is a flag; the thresholds are the defaults the evidence supports. Decisions, recorded with
@@ -281,14 +281,16 @@ class ConsistencyFilter(BaseFilter):
     def decide(self, doc: Document) -> bool | tuple[bool, str]:
         broken = self.check(*sides(doc))
         if broken is None:
-            self.stat_update("kept")
             return True
         reason, detail = broken
         mark_rejected(doc, STEP, reason, detail)
         return False, reason
 
     def filter_batch(self, batch: Iterable[Document]) -> list[bool | tuple[bool, str]]:
-        return [self.decide(doc) for doc in batch]
+        results = [self.decide(doc) for doc in batch]
+        if kept := sum(result is True for result in results):
+            self.stat_update("kept", value=kept)
+        return results
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
         return self.decide(doc)
