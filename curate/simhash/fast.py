@@ -20,7 +20,7 @@ from datatrove.pipeline.writers.disk_base import DiskWriter
 from datatrove.utils.typeshelper import StatHints
 
 from xplus.curate.batch_filter import add_doc_stats
-from xplus.curate.record import mark_rejected
+from xplus.curate.record import SRC, TGT_LINE, TRG, mark_rejected
 from xplus.curate.simhash.fingerprint import (
     KEEP,
     REASONS,
@@ -31,6 +31,23 @@ from xplus.curate.simhash.fingerprint import (
     fingerprint_docs,
     search_and_decide,
 )
+
+
+def _distinct(docs: list[Document]) -> tuple[list[Document], np.ndarray]:
+    """The first pair of each distinct (source, target, source language, target language), and for every pair
+    the position of its first copy among those. A fingerprint depends on nothing else, so copies (common in
+    web-mined bitext, which is why it is deduplicated) are fingerprinted once and given their first's."""
+    first: dict[tuple[str, str, str, str], int] = {}
+    distinct, copy_of = [], []
+    for doc in docs:
+        meta = doc.metadata
+        key = (doc.text, meta[TGT_LINE], meta[SRC], meta[TRG])
+        position = first.get(key)
+        if position is None:
+            position = first[key] = len(distinct)
+            distinct.append(doc)
+        copy_of.append(position)
+    return distinct, np.array(copy_of, dtype=np.int64)
 
 
 @contextlib.contextmanager
@@ -76,10 +93,12 @@ class SimHashDedup(PipelineStep):
             with _cyclic_gc_paused():
                 docs = list(data)
             with self.track_time():
+                distinct, copy_of = _distinct(docs)
                 fps = Fingerprints.concat([
-                    fingerprint_docs(docs[i: i + self.config.batch_size], self.config)
-                    for i in range(0, len(docs), self.config.batch_size)
+                    fingerprint_docs(distinct[i: i + self.config.batch_size], self.config)
+                    for i in range(0, len(distinct), self.config.batch_size)
                 ])
+                fps = Fingerprints(fps.fp[copy_of], fps.content[copy_of], fps.exact[copy_of])
                 decisions, near = search_and_decide(fps, self.config)
             self.stat_update("exact_fallback", value=int(fps.exact.sum()))
             self.stat_update("near_pairs", value=near)

@@ -26,6 +26,7 @@ from xplus.curate.simhash import (
     SimHashSignature,
     fingerprint,
 )
+from xplus.curate.simhash.fast import _distinct
 from xplus.curate.simhash.fingerprint import (
     Fingerprints,
     decide,
@@ -160,6 +161,20 @@ def test_exact_duplicates_dropped_with_reference(originals, tmp_path):
     assert copies[0].metadata[REJECT_DETAIL] == f"of {base[0].id} (distance 0)"
     rows = [json.loads(line) for line in (tmp_path / "rejects" / STEP / "00000.jsonl").read_text().splitlines()]
     assert len(rows) == 50 and {(r["step"], r["reason"]) for r in rows} == {(STEP, "exact_duplicate")}
+
+
+def test_copies_are_fingerprinted_once_with_the_same_result(originals):
+    """The fast path fingerprints each distinct (source, target, languages) once; a copy in another language
+    pair (here: the target read as Chinese, so segmented by character) is fingerprinted on its own."""
+    base = originals[:40]
+    pairs = base + base[::3] + [(s, t, cs, "zho_Hans") for s, t, cs, _ in base[:5]] + base[:5]
+    docs = docs_of(pairs)
+    distinct, copy_of = _distinct(docs)
+    assert len(distinct) == 45 and copy_of.tolist() == [*range(40), *range(0, 40, 3), *range(40, 45), *range(5)]
+    one_by_one, once = fingerprint_docs(docs, SimHashConfig()), fingerprint_docs(distinct, SimHashConfig())
+    for field in ("fp", "content", "exact"):
+        assert np.array_equal(getattr(one_by_one, field), getattr(once, field)[copy_of])
+    assert (one_by_one.fp[:5] != one_by_one.fp[54:59]).all()  # read as Chinese: other features
 
 
 def test_punctuation_variants_are_distance_zero_near_duplicates():
