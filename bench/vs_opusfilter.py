@@ -109,6 +109,16 @@ def run_opusfilter(python: Path, script: str, *args: str) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
+def source_version() -> str:
+    """The commit the measured code is at, and whether files under `curate/` differed from it."""
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True, check=False).stdout.strip()
+
+    changed = git("status", "--porcelain", "--", "curate")
+    return f"`{git('rev-parse', '--short', 'HEAD') or 'unknown'}`" + (" + uncommitted changes in curate/" if changed
+                                                                      else "")
+
+
 def opus_code(code: str) -> str:
     """The lid.176 label OpusFilter is configured with (it compares labels literally)."""
     return get_language(code).lid176
@@ -309,7 +319,7 @@ def main() -> None:
         f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores (shared), Python "
         f"{platform.python_version()}, {time.strftime('%Y-%m-%d')}. Best of {args.repeat} runs each, both tools in "
         f"the same benchmark run. Command: `python bench/vs_opusfilter.py --pairs {args.pairs} --repeat {args.repeat}`"
-        " (OpusFilter in the venv of `bench/opusfilter_env.sh`).",
+        f" (OpusFilter in the venv of `bench/opusfilter_env.sh`), xplus at {source_version()}.",
         "",
         *table("(a) language ID, pairs in memory, lid.176.ftz", lid, len(pairs), "OpusFilter FastTextFilter"),
         *table("(b) steps 1-4, Moses files in, kept pairs out", pipeline, len(pairs), OPUSFILTER_BASELINE),
@@ -334,9 +344,10 @@ def main() -> None:
         "forked processes and merged (`remove_duplicates` stays one process); the equal-resource comparison for the "
         "2-task row.",
         "",
-        "Kept counts differ by design: xplus drops near duplicates (SimHash) and keeps the sides lid.176 "
-        "is unsure about (`bench/results/quality_paracrawl.md`); OpusFilter drops exact duplicates and every side "
-        "with another top label.",
+        "Kept counts differ by design: xplus drops near duplicates (SimHash), and a pair for LID only when lid.176 "
+        "is sure a side is another language (p >= 0.4) and finds its expected one unlikely (p < 0.1; "
+        "`bench/results/quality_paracrawl.md`); OpusFilter drops exact duplicates and every pair with a side whose "
+        "top label is another language.",
     ]
     text = "\n".join(lines) + "\n"
     print(text)
