@@ -95,7 +95,8 @@ def test_swapped_sides_dropped_as_wrong_source(lid):
 def test_wrong_target_language_dropped(lid):
     doc = pair(EN, DE)
     assert lid.filter(doc) == (False, "wrong_language_target")
-    assert "predicted de" in doc.metadata[REJECT_DETAIL] and "expected fr (fra_Latn, p=0.00)" in doc.metadata[REJECT_DETAIL]
+    detail = doc.metadata[REJECT_DETAIL]
+    assert "predicted de" in detail and "expected fr (fra_Latn, p=0.00)" in detail
 
 
 def test_untranslated_target_dropped(lid):
