@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 from pathlib import Path
 
@@ -10,6 +11,7 @@ import pytest
 
 from xplus.curate.accounting import run_funnel
 from xplus.pipelines.cli import main
+from xplus.pipelines.executors import preload_worker_modules
 from xplus.pipelines.recipe import RecipeError, load_recipe, parse_recipe
 
 
@@ -121,9 +123,10 @@ def test_recipe_errors_name_the_key(tmp_path):
 
 
 def test_demo_with_three_tasks_runs_the_multi_stage_dedup(demo_run, tmp_path):
+    """3 tasks on 2 workers forked from the preloaded forkserver: the same decisions as one task."""
     run_dir, _ = demo_run
     three = tmp_path / "three"
-    assert main(["curate", "run", "demo", "-o", str(three), "--tasks", "3", "--workers", "1"]) == 0
+    assert main(["curate", "run", "demo", "-o", str(three), "--tasks", "3", "--workers", "2"]) == 0
     assert sorted(p.name for p in (three / "logs").iterdir()) == ["00-prepare", "01-dedup-buckets",
                                                                    "02-dedup-cluster", "03-finish"]
     single, multi = run_funnel(run_dir).check(), run_funnel(three).check()
@@ -149,3 +152,12 @@ def test_paper_recipe_is_valid_and_stages_for_slurm(shared_data, tmp_path):
     assert [s.name for s in stages] == ["prepare", "dedup-buckets", "dedup-cluster", "finish", "loss-gpu"]
     assert stages[-1].gpus_per_task == 1 and isinstance(stages[-1].pipeline[1], LossFilter)
     assert not any(isinstance(b, LossFilter) for s in stages[:-1] for b in s.pipeline)
+
+
+def test_worker_modules_preloaded_are_the_blocks(tmp_path):
+    recipe = load_recipe("demo")
+    stages = recipe.stages(tmp_path, tasks=2, distributed=True)
+    modules = preload_worker_modules(stages)
+    assert {"xplus.curate.lid", "xplus.curate.clean", "xplus.curate.simhash.stages",
+            "datatrove.executor.local"} <= set(modules)
+    assert all(importlib.util.find_spec(module) for module in modules)
