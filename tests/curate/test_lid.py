@@ -347,6 +347,23 @@ def test_predictions_above_the_floor_and_under_it():
     assert unsure.label and 0 < unsure.probability < 0.999 and unsure.scores == ()
 
 
+def test_predictions_equal_fasttexts_own_predict(shared_data):
+    """The binding called directly gives what `fasttext`'s `predict` gives, top label and labels above the floor."""
+    import fasttext
+
+    wrapper = fasttext.load_model(str(bundled_lid176_path()))
+    lines = [prepare_text(line) for code in ("swh_Latn", "zho_Hans", "srp_Cyrl", "eng_Latn")
+             for line in flores_lines(shared_data, code)[:100]]
+    for floor in (0.0, 0.1):
+        for line, prediction in zip(lines, FastTextLID(bundled_lid176_path(), floor=floor).predict(lines), strict=True):
+            labels, probabilities = wrapper.predict(line, k=1)
+            assert (prediction.label, prediction.probability) == (labels[0][9:], min(float(probabilities[0]), 1.0))
+            if floor:
+                labels, probabilities = wrapper.predict(line, k=-1, threshold=floor)
+                assert prediction.scores == tuple((label[9:], min(float(p), 1.0))
+                                                  for label, p in zip(labels, probabilities, strict=True))
+
+
 def test_repeated_side_predicted_once_and_decisions_unchanged():
     docs = [pair(EN, text, line=i) for i, text in enumerate([FR, DE, FR, FR, SW, DE])]
     cached, uncached = LanguageIdFilter(), LanguageIdFilter(cache_size=0)
