@@ -19,24 +19,22 @@ def decision(doc):
     return True if line % 3 == 0 else (False, f"reason_{line % 2}") if line % 3 == 1 else False
 
 
-class PerDocument(BaseFilter):
+class Decides:
+    """The same decisions for datatrove's `BaseFilter` and for `BatchFilter`."""
+
+    def filter(self, doc):
+        return decision(doc)
+
+    def filter_batch(self, batch):
+        return [decision(doc) for doc in batch]
+
+
+class PerDocument(Decides, BaseFilter):
     name = "per document"
 
-    def filter(self, doc):
-        return decision(doc)
 
-    def filter_batch(self, batch):
-        return [decision(doc) for doc in batch]
-
-
-class PerBatch(BatchFilter):
+class PerBatch(Decides, BatchFilter):
     name = "per batch"
-
-    def filter(self, doc):
-        return decision(doc)
-
-    def filter_batch(self, batch):
-        return [decision(doc) for doc in batch]
 
 
 def docs(n: int = 50) -> list:
