@@ -18,9 +18,9 @@ from pathlib import Path
 
 import regex
 from datatrove.data import Document
-from datatrove.pipeline.filters.base_filter import BaseFilter
 from datatrove.pipeline.writers.disk_base import DiskWriter
 
+from xplus.curate.batch_filter import BatchFilter
 from xplus.curate.languages import UnknownLanguageError, normalize
 from xplus.curate.record import languages, mark_rejected, sides
 from xplus.curate.segment import CHAR, mode_of, segment
@@ -61,7 +61,7 @@ def flores_files(flores_dir: str | Path, splits: tuple[str, ...]) -> dict[str, l
     return found
 
 
-class FloresDecontaminator(BaseFilter):
+class FloresDecontaminator(BatchFilter):
     """Drop pairs whose source or target holds FLORES text (exactly, or by a shared long n-gram).
 
     Args:
@@ -69,6 +69,7 @@ class FloresDecontaminator(BaseFilter):
         splits: which splits to index (dev and devtest: the paper's tuning and test sets)
         word_ngram: n-gram length in words for word-segmented languages (datatrove's default 12)
         char_ngram: n-gram length in characters for zh, ja, th ... (about as much text as 12 words)
+        batch_size: pairs per batch (the accounting is added once per batch)
         exclusion_writer: where dropped pairs go (step `decontaminate`)
     """
 
@@ -80,9 +81,10 @@ class FloresDecontaminator(BaseFilter):
         splits: tuple[str, ...] = ("dev", "devtest"),
         word_ngram: int = 12,
         char_ngram: int = 24,
+        batch_size: int = 1000,
         exclusion_writer: DiskWriter | None = None,
     ):
-        super().__init__(exclusion_writer)
+        super().__init__(exclusion_writer, batch_size)
         self.flores_dir = str(flores_dir)
         self.splits = tuple(splits)
         self.ngram = {"word": word_ngram, CHAR: char_ngram}

@@ -36,3 +36,13 @@ def bitext(shared_data) -> Path:
 def run_pipeline(pipeline: list, logging_dir: Path, tasks: int = 1) -> None:
     """Run blocks with datatrove's local executor, one worker, in this process."""
     LocalPipelineExecutor(pipeline, tasks=tasks, workers=1, logging_dir=str(logging_dir)).run()
+
+
+def block_stats(logging_dir: Path, name: str) -> dict[str, float]:
+    """The totals of the block whose name contains `name` in a run's `stats.json` (a stat updated once is a
+    number there, one updated more often a dict holding its `total`)."""
+    import json
+
+    stats = json.loads((Path(logging_dir) / "stats.json").read_text())
+    block = next(block["stats"] for block in stats if name in block["name"])
+    return {key: value["total"] if isinstance(value, dict) else value for key, value in block.items()}

@@ -16,9 +16,9 @@ import os
 
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.io import DataFolderLike
-from datatrove.pipeline.filters.base_filter import BaseFilter
 from datatrove.pipeline.writers.disk_base import DiskWriter
 
+from xplus.curate.batch_filter import BatchFilter
 from xplus.curate.languages import get_language
 from xplus.curate.loss.calibration import (
     DEFAULT_CACHE_DIR,
@@ -35,7 +35,7 @@ STEP = "loss"
 LOSS = "loss"
 
 
-class LossFilter(BaseFilter):
+class LossFilter(BatchFilter):
     """Drop pairs whose translation loss is above their direction's FLORES-calibrated threshold.
 
     Args:

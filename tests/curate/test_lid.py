@@ -10,7 +10,7 @@ from pathlib import Path
 import huggingface_hub
 import pytest
 
-from tests.conftest import run_pipeline
+from tests.conftest import block_stats, run_pipeline
 from xplus.curate.languages import RECIPE_LANGUAGES
 from xplus.curate.lid import (
     DEFAULT_MAX_EXPECTED_PROBABILITY,
@@ -300,9 +300,7 @@ def test_in_a_datatrove_pipeline_with_rejects(tmp_path):
     assert rejects[1]["detail"].startswith("predicted de (p=")
     kept = [json.loads(line) for line in (tmp_path / "out" / "00000.jsonl").read_text().splitlines()]
     assert [row["line"] for row in kept] == [1, 4, 5]
-    stats = json.loads((tmp_path / "logs" / "stats.json").read_text())
-    lid_stats = {name: value["total"] if isinstance(value, dict) else value  # a stat added to more than once
-                 for name, value in next(block["stats"] for block in stats if "LID" in block["name"]).items()}
+    lid_stats = block_stats(tmp_path / "logs", "LID")
     assert (lid_stats["total"], lid_stats["forwarded"], lid_stats["dropped"]) == (5, 3, 2)
     assert lid_stats["dropped_wrong_language_source"] == 1 and lid_stats["batches"] == 3
 

@@ -18,7 +18,7 @@ from xplus.curate.record import make_pair
 from xplus.curate.writers import BitextJsonlWriter, rejects_writer
 from xplus.pipelines.toy_models import build_toy_seq2seq, train_toy_seq2seq
 
-from ..conftest import run_pipeline
+from ..conftest import block_stats, run_pipeline
 
 EN, SW = "eng_Latn", "swh_Latn"
 
@@ -236,8 +236,7 @@ def test_loss_filter_in_a_pipeline(tiny_model, scorer, flores, tmp_path, tico):
     assert 0 < len(sw_en) < 20
     table = {row["direction"]: row for row in json.loads((run / "loss" / "00000.json").read_text())}
     assert set(table) == {f"{EN}->{SW}", f"{SW}->{EN}"}
-    stats = json.loads((run / "logs" / "stats.json").read_text())
-    loss_stats = next(s["stats"] for s in stats if "Translation loss" in s["name"])
+    loss_stats = block_stats(run / "logs", "Translation loss")
     assert loss_stats["dropped_high_loss"] == len(rejects) == loss_stats[f"high_loss_{EN}-{SW}"] + len(sw_en)
 
 
