@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 import json
+import unicodedata
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from xplus.curate.consistency import STEP, ConsistencyFilter, numbers, unmatched_number, urls
+from xplus.curate.consistency import (
+    STEP,
+    ConsistencyFilter,
+    digit_share,
+    letter_share,
+    numbers,
+    unmatched_number,
+    urls,
+)
 from xplus.curate.languages import RECIPE_LANGUAGES
 from xplus.curate.record import make_pair
 from xplus.curate.writers import BitextJsonlWriter, rejects_writer
@@ -161,3 +172,13 @@ def test_filter_and_batch_agree():
     f = ConsistencyFilter()
     assert f.filter_batch(docs) == [(False, "number_mismatch"), True]
     assert docs[0].metadata["reject_step"] == STEP
+
+
+@settings(max_examples=300)
+@given(st.text(min_size=0, max_size=40))
+def test_letter_and_digit_shares_count_every_character_as_defined(text):
+    """The C-speed counts equal the plain definition: letters or combining marks (digits) among non-space chars."""
+    chars = [ch for ch in text if not ch.isspace()]
+    letters = sum(ch.isalpha() or unicodedata.category(ch).startswith("M") for ch in chars)
+    assert letter_share(text) == (letters / len(chars) if chars else 0.0)
+    assert digit_share(text) == (sum(ch.isdigit() for ch in chars) / len(chars) if chars else 0.0)
