@@ -32,6 +32,21 @@ def add_doc_stats(step, docs: list[Document]) -> None:
         step.stat_update("doc_len_tokens", value=sum(tokens), unit="doc")
 
 
+def add_filter_counts(step, total: int, kept: list[Document], reasons: Counter) -> None:
+    """What `BaseFilter.run` counts for `total` decided documents, `kept` of them forwarded and the rest dropped
+    (`reasons`: how many were dropped for each reason given), one update per stat."""
+    if not total:
+        return
+    step.stat_update(StatHints.total, value=total)
+    if kept:
+        step.stat_update(StatHints.forwarded, value=len(kept))
+        add_doc_stats(step, kept)
+    if total > len(kept):
+        step.stat_update(StatHints.dropped, value=total - len(kept))
+    for reason, count in reasons.items():
+        step.stat_update(f"dropped_{reason}", value=count)
+
+
 class BatchFilter(BaseFilter, ABC):
     """`BaseFilter` with per-batch accounting: subclasses implement `filter_batch` (and `filter`) as usual."""
 
@@ -42,7 +57,7 @@ class BatchFilter(BaseFilter, ABC):
                     self.stat_update("batches")
                 with self.track_time("batch" if self.batch_size > 1 else None):
                     results = self.filter_batch(batch)
-                kept, reasons, dropped = [], Counter(), 0
+                kept, reasons = [], Counter()
                 for doc, result in zip(batch, results, strict=True):
                     reason = None
                     if isinstance(result, tuple):
@@ -50,19 +65,11 @@ class BatchFilter(BaseFilter, ABC):
                     if result:
                         kept.append(doc)
                         continue
-                    dropped += 1
                     if reason:
                         reasons[reason] += 1
                     if writer:
                         if reason:
                             doc.metadata["filter_reason"] = reason
                         writer.write(doc, rank)
-                self.stat_update(StatHints.total, value=len(batch))
-                if kept:
-                    self.stat_update(StatHints.forwarded, value=len(kept))
-                    add_doc_stats(self, kept)
-                if dropped:
-                    self.stat_update(StatHints.dropped, value=dropped)
-                for reason, count in reasons.items():
-                    self.stat_update(f"dropped_{reason}", value=count)
+                add_filter_counts(self, len(batch), kept, reasons)
                 yield from kept

@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import contextlib
 import gc
+from collections import Counter
 from collections.abc import Iterator
 
 import numpy as np
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
 from datatrove.pipeline.writers.disk_base import DiskWriter
-from datatrove.utils.typeshelper import StatHints
 
-from xplus.curate.batch_filter import add_doc_stats
+from xplus.curate.batch_filter import add_filter_counts
 from xplus.curate.record import SRC, TGT_LINE, TRG, mark_rejected
 from xplus.curate.simhash.fingerprint import (
     KEEP,
@@ -117,15 +117,7 @@ class SimHashDedup(PipelineStep):
 
     def _add_counts(self, docs: list[Document], codes: np.ndarray) -> None:
         """The filter counters of the task's decisions, one update per stat (all pairs are decided at once)."""
-        if not docs:
-            return
-        self.stat_update(StatHints.total, value=len(docs))
         per_code = np.bincount(codes, minlength=len(REASONS) + 1).tolist()
-        if per_code[KEEP]:
-            self.stat_update(StatHints.forwarded, value=per_code[KEEP])
-            add_doc_stats(self, [doc for doc, code in zip(docs, codes.tolist(), strict=True) if code == KEEP])
-        if len(docs) > per_code[KEEP]:
-            self.stat_update(StatHints.dropped, value=len(docs) - per_code[KEEP])
-        for code, reason in REASONS.items():
-            if per_code[code]:
-                self.stat_update(f"dropped_{reason}", value=per_code[code])
+        kept = [doc for doc, code in zip(docs, codes.tolist(), strict=True) if code == KEEP]
+        add_filter_counts(self, len(docs), kept, Counter({reason: per_code[code] for code, reason in REASONS.items()
+                                                          if per_code[code]}))
