@@ -1,6 +1,6 @@
 #!/bin/bash
 # Start a throw-away single-node Slurm 22.05 cluster on loopback (Debian bookworm, run as root), for the
-# tests of the SLURM executor. Recipe and pitfalls: ../shared/docs/slurm-local.md (measured on this machine kind).
+# tests of the SLURM executor. Recipe and pitfalls: .ci/slurm/README.md (measured on this machine kind).
 # Everything lives under $SLURM_DIR; clients need: export SLURM_CONF=$SLURM_DIR/slurm.conf
 # SLURM_AUTH=munge (default) or none (auth/none + cred/none, no munged at all).
 set -euo pipefail
