@@ -150,12 +150,11 @@ def build_toy_seq2seq(folder: str | Path, texts: list[str], vocab_size: int = 60
 
 
 def train_toy_seq2seq(folder: str | Path, pairs: list[tuple[str, str]], src: str, trg: str, steps: int,
-                      lr: float = 3e-3, warmup: int = 30, batch: int = 32, max_length: int = 48, seed: int = 0,
-                      seconds: float | None = None) -> list[float]:
-    """Teacher-forced training of the toy seq2seq in `folder` on `pairs` (`src` -> `trg`, NLLB codes) for `steps`
-    optimizer steps (or until `seconds` of wall clock, when given), saved in place. Returns the loss per step."""
-    import time
-
+                      lr: float = 3e-3, warmup: int = 30, batch: int = 32, max_length: int = 48,
+                      seed: int = 0) -> list[float]:
+    """Teacher-forced training of the toy seq2seq in `folder` on `pairs` (`src` -> `trg`, NLLB codes) for exactly
+    `steps` optimizer steps (a step count, never a wall-clock budget: the same model on every machine), saved in
+    place. Returns the loss per step."""
     import torch
     from transformers import AutoTokenizer, M2M100ForConditionalGeneration
 
@@ -169,8 +168,8 @@ def train_toy_seq2seq(folder: str | Path, pairs: list[tuple[str, str]], src: str
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: min(1.0, (step + 1) / warmup))
     generator = torch.Generator().manual_seed(seed)
-    start, losses = time.monotonic(), []
-    while len(losses) < steps and (seconds is None or time.monotonic() - start < seconds):
+    losses: list[float] = []
+    while len(losses) < steps:
         rows = torch.randint(0, len(pairs), (batch,), generator=generator)
         mask, labels = enc["attention_mask"][rows], enc["labels"][rows]
         src_len, tgt_len = int(mask.sum(1).max()), int((labels != -100).sum(1).max())
