@@ -5,7 +5,13 @@ Covers OPUS-100 on the Hub (`translation: {"en": ..., "sw": ...}`) and NLLB (`tr
 knows; they are matched to the reader's languages by canonical code. Other row fields (scores) are kept in the
 record's `extra`. Layouts with the sides in plain columns work with `src_field` / `tgt_field`.
 
-A malformed JSON line or a row without one of the two sides is a counted reject naming file, line and field.
+A malformed JSON line or a row without one of the two sides is a counted reject naming file, line and field;
+a file in which no line parses (a pretty-printed `.json` array) is an error naming the file.
+
+OPUS-100 as the Hub serves it today (parquet per config, no loading script) is read as files:
+`hf://datasets/Helsinki-NLP/opus-100@<revision>/en-sw/train-00000-of-00001.parquet`, streamed a row group at
+a time through the Hub's filesystem. (`hub_dataset` goes through `datasets.load_dataset`, which refuses script
+datasets such as `allenai/nllb` since `datasets` 4: read NLLB with `TsvReader(layout="nllb")`.)
 """
 
 from __future__ import annotations
@@ -20,8 +26,9 @@ from datatrove.pipeline.writers.disk_base import DiskWriter
 
 from xplus.curate.languages import UnknownLanguageError, normalize
 from xplus.curate.readers.base import BitextReader, decode_line
+from xplus.curate.sources import COMPRESSIONS
 
-JSONL_SUFFIXES = (".jsonl", ".jsonl.gz", ".jsonl.zst", ".json", ".json.gz")
+JSONL_SUFFIXES = tuple(f"{ext}{c}" for ext in (".jsonl", ".json") for c in ("", *COMPRESSIONS))
 PARQUET_SUFFIXES = (".parquet",)
 HUB = "hub"
 
@@ -37,9 +44,12 @@ class HFBitextReader(BitextReader):
         hub_dataset / hub_config / hub_split / hub_revision: stream this Hub dataset (pin `hub_revision` for
             reproducible runs); each task reads its share (`split_dataset_by_node`)
         parquet_batch_size: rows per parquet batch
+        sha256: checksum of the source when it is one JSONL file, checked while it is read (a parquet file is
+            read by ranges, not whole: pin it by its Hub revision, `hf://datasets/<id>@<revision>/...`)
     """
 
     name = "📖 HF bitext"
+    format_hint = "JSON input must be JSON Lines, one object per line (a pretty-printed JSON array is not)"
 
     def __init__(
         self,
@@ -54,6 +64,7 @@ class HFBitextReader(BitextReader):
         hub_split: str = "train",
         hub_revision: str | None = None,
         parquet_batch_size: int = 10_000,
+        sha256: str | None = None,
         corpus: str | None = None,
         exclusion_writer: DiskWriter | None = None,
         glob_pattern: str | None = None,
@@ -72,6 +83,7 @@ class HFBitextReader(BitextReader):
         self.hub_dataset, self.hub_config = hub_dataset, hub_config
         self.hub_split, self.hub_revision = hub_split, hub_revision
         self.parquet_batch_size = parquet_batch_size
+        self.sha256 = sha256
         self._rank, self._world_size = 0, 1
         self._key_cache: dict[tuple[str, ...], tuple[str | None, str | None]] = {}
 
@@ -97,7 +109,7 @@ class HFBitextReader(BitextReader):
 
     # -- sources ---------------------------------------------------------------------------------------
     def _read_jsonl(self, unit: str) -> Iterator[Document]:
-        with self.data_folder.open(unit, "rb", compression="infer") as f:
+        with self.open_input(unit) as f:
             for line, raw in enumerate(f, start=1):
                 text, problem = decode_line(raw, first=line == 1)
                 if problem:

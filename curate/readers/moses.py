@@ -4,6 +4,10 @@ Lines are split on `\\n` only, on bytes: Python's text mode would also split on 
 `\\x1c`-`\\x1e`, U+0085 or U+2028 inside a sentence and silently shift every later pair. Both files are counted
 before any pair is emitted: unequal counts are an error naming both files and both counts (OpusFilter and
 stopes truncate to the shorter file, which hides a misaligned corpus).
+
+Files may be compressed (`X.en.gz` + `X.sw.gz`), and OPUS's Moses zips (`en-sw.txt.zip` holding
+`NLLB.en-sw.en`, `NLLB.en-sw.sw`, README, LICENSE) are read in place: both members stream straight from the
+archive (a local file, or HTTP range requests), and the other members are listed as skipped.
 """
 
 from __future__ import annotations
@@ -13,9 +17,11 @@ from collections.abc import Iterator, Sequence
 from datatrove.data import Document
 from datatrove.io import DataFolderLike
 from datatrove.pipeline.writers.disk_base import DiskWriter
+from datatrove.utils.logging import logger
 
 from xplus.curate.readers.base import BitextFormatError, BitextReader, decode_line
 from xplus.curate.record import make_pair
+from xplus.curate.sources import COMPRESSIONS, zip_members
 
 COUNT_CHUNK = 1 << 20
 
@@ -24,7 +30,8 @@ class MosesReader(BitextReader):
     """Read Moses-style file pairs.
 
     Pairs are found by suffix: every file `X.<src_suffix>` in `data_folder` goes with `X.<tgt_suffix>`
-    (suffixes default to the language codes as given, e.g. `en`/`sw`, or `eng`/`swa` for TICO-19). Pass
+    (suffixes default to the language codes as given, e.g. `en`/`sw`, or `eng`/`swa` for TICO-19), also
+    compressed (`X.en.gz` with `X.sw.gz`) and inside `.zip` archives (`en-sw.txt.zip/NLLB.en-sw.en`). Pass
     `pairs=[("english.en", "swahili.sw")]` for files whose stems differ. A pair's `file` is the source-side file.
 
     Args:
@@ -60,22 +67,49 @@ class MosesReader(BitextReader):
     def units(self) -> list[tuple[str, str]]:
         if self.pairs:
             return self.pairs
-        files = set(self.list_files())
+        variants = [(self.src_suffix + c, self.tgt_suffix + c) for c in ("", *COMPRESSIONS)]
+        suffixes = (*(s for pair in variants for s in pair), ".zip")
+        files = self.list_files(suffixes)
+        if self.single_file and not self.single_file.endswith(".zip"):
+            files += [self._partner(self.single_file, variants) or self.single_file]
         units = []
-        for src_file in sorted(f for f in files if f.endswith(self.src_suffix)):
-            tgt_file = src_file[: -len(self.src_suffix)] + self.tgt_suffix
-            if tgt_file not in files:
-                raise BitextFormatError(
-                    f"{self.data_folder.path}: {src_file} has no partner {tgt_file} "
-                    f"(pass pairs=[(src, tgt)] when the file stems differ)"
-                )
-            units.append((src_file, tgt_file))
+        for file in files:
+            if file.endswith(".zip"):
+                units += self._zip_units(file)
+            elif (partner := self._partner(file, variants)) and not file.endswith(tuple(t for _, t in variants)):
+                if partner not in files:
+                    raise BitextFormatError(
+                        f"{self.data_folder.path}: {file} has no partner {partner} "
+                        f"(pass pairs=[(src, tgt)] when the file stems differ)")
+                units.append((file, partner))
+        return sorted(set(units))
+
+    def _partner(self, file: str, variants: list[tuple[str, str]]) -> str | None:
+        """The target-side name of a source-side file (None if `file` has no source suffix)."""
+        for src_suffix, tgt_suffix in sorted(variants, key=lambda v: -len(v[0])):
+            if file.endswith(src_suffix):
+                return file[: -len(src_suffix)] + tgt_suffix
+        return None
+
+    def _zip_units(self, archive: str) -> list[tuple[str, str]]:
+        """The source/target member pairs of a zip archive; its other members are listed as skipped."""
+        members = zip_members(self.data_folder, archive)
+        units, used = [], set()
+        for member in members:
+            partner = member[: -len(self.src_suffix)] + self.tgt_suffix
+            if member.endswith(self.src_suffix) and partner in members:
+                units.append((f"{archive}/{member}", f"{archive}/{partner}"))
+                used |= {member, partner}
+        if skipped := [m for m in members if m not in used]:
+            logger.warning(f"{self.name}: skipped {len(skipped)} member(s) of {archive} that are not a "
+                           f"*{self.src_suffix} / *{self.tgt_suffix} pair: {', '.join(skipped[:10])}")
+            self.stat_update("skipped_files", value=len(skipped))
         return units
 
     def count_lines(self, path: str) -> int:
         """Lines as this reader sees them: `\\n`-terminated, plus a last line without a newline."""
         count, last = 0, b"\n"
-        with self.data_folder.open(path, "rb", compression="infer") as f:
+        with self.open_input(path) as f:
             while chunk := f.read(COUNT_CHUNK):
                 count += chunk.count(b"\n")
                 last = chunk[-1:]
@@ -110,7 +144,7 @@ class MosesReader(BitextReader):
         falls back to `decode_line` line by line, so the problem is reported for its line.
         """
         first, rest = True, b""
-        with self.data_folder.open(path, "rb", compression="infer") as f:
+        with self.open_input(path) as f:
             while True:
                 chunk = f.read(COUNT_CHUNK)
                 data = rest + chunk

@@ -1,0 +1,237 @@
+"""Where bitext comes from: local paths, `https://` URLs and `hf://` Hub paths, opened as streams.
+
+Every reader opens its inputs here, so all of them get the same behaviour:
+
+- **one file or a folder**: a source path that is one file is read as that file, and records name it
+  (`eng_Latn-spa_Latn.gz`, not `""`); a URL is always one file (HTTP has no folder listing to rely on);
+- **streamed, memory bounded**: compressed inputs (`.gz`, `.zst`, `.bz2`, `.xz`) are decompressed as they are
+  read, a `.zip` member is read straight from the archive, remote files are read in blocks (fsspec);
+- **pinned**: `sha256=` checks the bytes while they stream past (no second read); a mismatch is an error;
+- **errors in one line**: a truncated gzip, a non-parquet `.parquet`, a 404, a timeout become an `InputError`
+  naming the file or URL (`describe_error`), never a traceback;
+- **bounded retries, short timeouts**: HTTP connections time out after `XPLUS_HTTP_TIMEOUT` seconds (default
+  60) and opening a remote file is tried `XPLUS_HTTP_RETRIES` times (default 3) before it is an error.
+
+`source_info` resolves a source's size and reachability without reading it (`xplus curate check`).
+"""
+
+from __future__ import annotations
+
+import bz2
+import contextlib
+import gzip
+import hashlib
+import io
+import lzma
+import os
+import time
+import zipfile
+import zlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import IO, Any, TypeVar
+
+from datatrove.io import DataFolder, get_datafolder
+from fsspec.core import split_protocol
+
+from xplus.curate.errors import InputError
+
+COMPRESSIONS = (".gz", ".zst", ".bz2", ".xz")
+#: names that are one file even on a remote filesystem that could also hold a folder of that name
+FILE_SUFFIXES = (*COMPRESSIONS, ".zip", ".parquet", ".tsv", ".jsonl", ".json", ".tmx", ".txt")
+ZIP_MEMBER = ".zip/"  # `en-sw.txt.zip/NLLB.en-sw.en`: a member of a zip archive
+HTTP = ("http", "https")
+T = TypeVar("T")
+
+
+def http_timeout() -> float:
+    return float(os.environ.get("XPLUS_HTTP_TIMEOUT", "60"))
+
+
+def http_retries() -> int:
+    return max(1, int(os.environ.get("XPLUS_HTTP_RETRIES", "3")))
+
+
+def _storage_options(protocol: str | None) -> dict[str, Any]:
+    if protocol not in HTTP:
+        return {}
+    import aiohttp
+
+    timeout = http_timeout()
+    return {"client_kwargs": {"timeout": aiohttp.ClientTimeout(sock_connect=timeout, sock_read=timeout)}}
+
+
+def source_folder(path: str) -> tuple[DataFolder, str | None]:
+    """The folder to read and, when `path` is one file, that file's name in it."""
+    protocol = split_protocol(path)[0]
+    path = path.rstrip("/") if protocol else path
+    if protocol in (None, "file"):
+        local = split_protocol(path)[1]
+        if os.path.isfile(local):
+            return get_datafolder(os.path.dirname(os.path.abspath(local))), os.path.basename(local)
+        return get_datafolder(path), None
+    options = _storage_options(protocol)
+    parent, name = path.rsplit("/", 1)
+    if protocol in HTTP or name.endswith(FILE_SUFFIXES):
+        return get_datafolder((parent, options)), name
+    return get_datafolder((path, options)), None
+
+
+def is_remote(folder: DataFolder) -> bool:
+    return split_protocol(folder.path)[0] not in (None, "file") and "local" not in type(folder.fs).__name__.lower()
+
+
+def retried(action: Callable[[], T], where: str) -> T:
+    """`action()`, tried up to `XPLUS_HTTP_RETRIES` times on a network failure (never on a 404)."""
+    attempts = http_retries()
+    for attempt in range(1, attempts + 1):
+        try:
+            return action()
+        except FileNotFoundError:
+            raise
+        except (OSError, TimeoutError, *_network_errors()) as err:
+            if attempt == attempts or not _transient(err):
+                raise
+            time.sleep(min(0.2 * 2 ** attempt, 5.0))
+    raise AssertionError("unreachable")
+
+
+def _network_errors() -> tuple[type[BaseException], ...]:
+    import aiohttp
+    from fsspec.exceptions import FSTimeoutError
+
+    return aiohttp.ClientError, FSTimeoutError
+
+
+def _transient(err: BaseException) -> bool:
+    status = getattr(err, "status", None)
+    return status is None or status >= 500 or status == 429
+
+
+# -- reading ------------------------------------------------------------------------------------------------
+class _Sha256Reader(io.RawIOBase):
+    """Passes bytes through and hashes them; `finished` once the underlying stream returned its end."""
+
+    def __init__(self, raw: IO[bytes]):
+        self.raw, self.digest, self.finished = raw, hashlib.sha256(), False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = self.raw.read(len(buffer))
+        self.digest.update(data)
+        self.finished = self.finished or not data
+        buffer[: len(data)] = data
+        return len(data)
+
+
+def _decompressed(stream: IO[bytes], name: str) -> IO[bytes]:
+    if name.endswith(".gz"):
+        return gzip.GzipFile(fileobj=stream, mode="rb")
+    if name.endswith(".bz2"):
+        return bz2.BZ2File(stream)
+    if name.endswith(".xz"):
+        return lzma.LZMAFile(stream)
+    if name.endswith(".zst"):
+        import zstandard
+
+        # zstandard's reader has no readline: buffered, it iterates by lines like the others
+        return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(stream, read_across_frames=True))
+    return stream
+
+
+@contextlib.contextmanager
+def open_input(folder: DataFolder, path: str, sha256: str | None = None) -> Iterator[IO[bytes]]:
+    """`path` in `folder` as a binary stream that iterates by lines, decompressed by its suffix.
+
+    `a.zip/member` opens one member of a zip archive. With `sha256`, the raw bytes are hashed as they are read
+    and, when the stream was read to its end, compared with it (`InputError` on a mismatch).
+    """
+    if ZIP_MEMBER in path:
+        archive, member = path.split(ZIP_MEMBER, 1)
+        with open_zip(folder, archive + ".zip") as zf, zf.open(member) as stream:
+            yield _decompressed(stream, member)
+        return
+    with retried(lambda: folder.open(path, "rb"), folder.resolve_paths(path)) as raw:
+        hashing = _Sha256Reader(raw) if sha256 else None
+        stream = io.BufferedReader(hashing) if hashing else raw
+        with contextlib.closing(_decompressed(stream, path)) as data:
+            yield data
+        if hashing and hashing.finished and hashing.digest.hexdigest() != sha256.lower():
+            raise InputError(folder.resolve_paths(path), None,
+                             f"sha256 mismatch: expected {sha256}, got {hashing.digest.hexdigest()} (the file "
+                             f"changed since the recipe pinned it)")
+
+
+@contextlib.contextmanager
+def open_zip(folder: DataFolder, path: str) -> Iterator[zipfile.ZipFile]:
+    """A zip archive, read through a seekable stream (HTTP range requests when remote): only the central
+    directory and the members read are fetched."""
+    with retried(lambda: folder.open(path, "rb"), folder.resolve_paths(path)) as raw, zipfile.ZipFile(raw) as zf:
+        yield zf
+
+
+def zip_members(folder: DataFolder, path: str) -> list[str]:
+    with open_zip(folder, path) as zf:
+        return [info.filename for info in zf.infolist() if not info.is_dir()]
+
+
+#: what goes wrong while reading an input, turned into one line naming it by `describe_error`
+def read_errors() -> tuple[type[BaseException], ...]:
+    import pyarrow as pa
+    import zstandard
+
+    return (EOFError, OSError, zlib.error, lzma.LZMAError, zipfile.BadZipFile, zstandard.ZstdError,
+            pa.ArrowException, TimeoutError, *_network_errors())
+
+
+def describe_error(err: BaseException, name: str) -> str:
+    """One line for what went wrong reading `name`."""
+    import pyarrow as pa
+
+    first_line = (str(err).strip().splitlines() or [""])[0][:200]
+    if isinstance(err, FileNotFoundError):
+        return "not found (no such file, or HTTP 404)"
+    if isinstance(err, EOFError | zlib.error | gzip.BadGzipFile | lzma.LZMAError) or "zstd" in type(err).__module__:
+        return f"truncated or corrupt compressed data ({type(err).__name__}: {first_line or 'unexpected end'})"
+    if isinstance(err, zipfile.BadZipFile):
+        return f"not a readable zip archive ({first_line})"
+    if isinstance(err, pa.ArrowException):
+        return f"not a readable parquet file ({first_line})" if name.endswith(".parquet") else first_line
+    if isinstance(err, TimeoutError) or "Timeout" in type(err).__name__:
+        return f"timed out (no answer within {http_timeout():g} s, {http_retries()} tries)"
+    status = getattr(err, "status", None)
+    if status:
+        return f"HTTP {status} {getattr(err, 'message', '')}".rstrip()
+    return f"{type(err).__name__}: {first_line}"
+
+
+# -- resolving without reading -------------------------------------------------------------------------------
+@dataclass
+class SourceInfo:
+    where: str
+    files: int = 0
+    size: int | None = None
+    error: str | None = None
+
+
+def source_info(path: str, suffixes: tuple[str, ...] | None = None) -> SourceInfo:
+    """Size and reachability of a source (HEAD / `fs.info` / a listing), reading none of its data."""
+    try:
+        folder, name = source_folder(path)
+    except Exception as err:  # noqa: BLE001 (any failure to resolve is reported on the source's line)
+        return SourceInfo(path, error=describe_error(err, path))
+    where = folder.resolve_paths(name) if name else folder.path
+    try:
+        if name:
+            size = retried(lambda: folder.fs.info(folder.resolve_paths(name)).get("size"), where)
+            return SourceInfo(where, 1, size)
+        files = [f for f in retried(lambda: folder.list_files(recursive=True), where)
+                 if suffixes is None or f.endswith(suffixes)]
+        if not files:
+            return SourceInfo(where, error="no input file" + (f" ending in {', '.join(suffixes)}" if suffixes else ""))
+        sizes = [folder.fs.info(folder.resolve_paths(f)).get("size") for f in files]
+        return SourceInfo(where, len(files), None if None in sizes else sum(sizes))
+    except (*read_errors(), ValueError) as err:
+        return SourceInfo(where, error=describe_error(err, where))
