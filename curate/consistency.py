@@ -19,17 +19,12 @@ length ratio. `ConsistencyFilter` applies the well-known hard rules of bicleaner
 - `url_mismatch`: the URLs and e-mail addresses of the sides differ (as sets, case-insensitively, without the
   scheme, `www.` or a trailing `/`);
 - `number_mismatch`: both sides carry numbers and a number of at least `min_number` on one side is absent
-  from the other (below).
+  from the other (below; flagged, not dropped, by default).
 
-Numbers are compared by value, not by spelling: decimal and thousands separators (`3.5`/`3,5`,
-`14,000`/`14 000`/`14.000`/`14000`) and 12-hour times (`5 pm` = `17:00`, `9.30 pm` = `21h30`) are
-normalised, digits of any script count (`২০০৮` = `2008`), and a number matches when its digits agree once
-leading and trailing zeros are dropped (`1.2 million` / `120 万`, `2.8` / `280`: CJK magnitude words and
-unit multiples) or when one of its digit groups appears on the other side (`9:30` / `9.30`). A CJK month
-(`10 月`, `3월`) is a month English spells out and is skipped; a pair with CJK myriads (`3억 4천만`, `120 万`)
-is not compared (its numbers are split where English's are not). Small numbers
-(< `min_number`, 10) are not required to match (`three seasons` / `3 temporadas`, `4 月` for April), nor are
-numbers on one side only (numbers written as words).
+How numbers are read (separators, times, units, numbering, Roman numerals) is `xplus.curate.numbers`. A pair
+that breaks `number_mismatch` is kept and flagged by default (`decision`): translators convert units, rewrite
+times and renumber lines, so on held-out data the rule costs more valid pairs than a default may
+(`bench/results/selection_protocol.md`); the flag lets a user drop them after a run.
 
 The evidence for every default (what each rule removes from 10,000 human-labelled ParaCrawl v3 pairs, by
 label, and how many FLORES-200 dev pairs, which are all correct translations, it would drop) is in
@@ -41,31 +36,24 @@ from __future__ import annotations
 import difflib
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterator, Mapping
+from types import MappingProxyType
 
 import regex
 from datatrove.data import Document
 from datatrove.pipeline.writers.disk_base import DiskWriter
 
-from xplus.curate.batch_filter import BatchFilter
+from xplus.curate.batch_filter import FLAG, BatchFilter, add_flag
+from xplus.curate.numbers import unmatched_number
 from xplus.curate.record import mark_rejected, sides
 
 STEP = "consistency"
+#: the rules whose breaches are flagged, not dropped, unless `decision` says otherwise
+DEFAULT_DECISION = MappingProxyType({"number_mismatch": FLAG})
 
 _WORD = regex.compile(r"[\p{L}\p{M}\p{N}]+")
 #: URLs (with a scheme or `www.`) and e-mail addresses
 _URL = regex.compile(r"(?i)\b(?:(?:https?|ftp)://|www\.)[^\s<>\"']+|\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
-#: a 12-hour time: `5 pm`, `5 p.m.`, `9.30pm`, `10:30 AM`
-_TIME12 = regex.compile(r"(?<![\d.,:])(\d{1,2})(?:[:.](\d{2}))?\s?([ap])\.?\s?m\b\.?", regex.IGNORECASE)
-#: one number: digit groups joined by decimal / thousands separators, or space-separated thousands (`14 000`)
-_NUMBER = regex.compile(r"(?<!\d)(?:\d{1,3}(?:\p{Zs}\d{3})+(?!\d)|\d+(?:[.,'\u2019]\d+)*)"
-                     r"(?P<month>\s?[月월])?(?P<decade>(?<=\d0)s\b)?")
-#: a CJK magnitude after a number (`120 万`, `3억 4천만`, `5千4百万`): the number is a part of one written with
-#: myriads, which English writes in thousands and millions; a pair with one is not compared
-_CJK_MAGNITUDE = regex.compile(r"\d\s?[十百千万萬亿億兆십백천만억조]")
-_DIGITS = regex.compile(r"\d+")
-
-
 def normalized(text: str) -> str:
     """Letters, marks and digits only, case-folded: what `identical` compares."""
     return "".join(_WORD.findall(text.casefold()))
@@ -78,54 +66,6 @@ def urls(text: str) -> set[str]:
         url = regex.sub(r"(?i)^(?:(?:https?|ftp)://)?(?:www\.)?", "", match.casefold()).rstrip("/.,;:!?)")
         found.add(url)
     return found
-
-
-def _to_24h(match: regex.Match) -> str:
-    hour = int(match.group(1)) % 12 + (12 if match.group(3).lower() == "p" else 0)
-    return f" {hour}:{match.group(2) or '00'} "
-
-
-def _ascii_digits(digits: str) -> str:
-    return "".join(str(unicodedata.digit(ch)) for ch in digits)
-
-
-def numbers(text: str) -> list[tuple[int, frozenset[str]]]:
-    """The numbers of a side: (value read with separators removed, the keys it can match under).
-
-    The keys are the number's digits, and each of its digit groups, with leading and trailing zeros stripped
-    (`14,000` -> {14}, `9.30` -> {93, 9, 3}, `0230` -> {23}), and the decade of `1970s` (`7`, as in `70. let`);
-    a number of zeros has no key and is skipped, as is a CJK month (`10 月`, `3월`: English spells months)."""
-    if not any(map(str.isdigit, text)):
-        return []
-    if "m" in text or "M" in text:
-        text = _TIME12.sub(_to_24h, text)
-    found = []
-    for match in _NUMBER.finditer(text):
-        if match.group("month"):
-            continue
-        groups = [_ascii_digits(group) for group in _DIGITS.findall(match.group())]
-        decade = [groups[-1][-2:]] if match.group("decade") else []
-        keys = frozenset(key for key in (g.strip("0") for g in (*groups, "".join(groups), *decade)) if key)
-        if keys:
-            found.append((int("".join(groups)), keys))
-    return found
-
-
-def unmatched_number(source: str, target: str, min_number: int) -> str | None:
-    """The first number of at least `min_number` on one side that the other side lacks (both sides having
-    numbers), as `detail`; None when the numbers agree."""
-    if _CJK_MAGNITUDE.search(source) or _CJK_MAGNITUDE.search(target):
-        return None
-    src_numbers, tgt_numbers = numbers(source), numbers(target)
-    if not src_numbers or not tgt_numbers:
-        return None
-    src_keys = frozenset().union(*(keys for _, keys in src_numbers))
-    tgt_keys = frozenset().union(*(keys for _, keys in tgt_numbers))
-    for side, found, other in (("source", src_numbers, tgt_keys), ("target", tgt_numbers, src_keys)):
-        for value, keys in found:
-            if value >= min_number and not keys & other:
-                return f"{side} number {value} not in the other side"
-    return None
 
 
 def _non_space(text: str) -> int:
@@ -153,10 +93,11 @@ def digit_share(text: str) -> float:
 class ConsistencyFilter(BatchFilter):
     """Drop pairs whose two sides contradict each other by cheap, well-known hard rules (see the module).
 
-    Every rule is a flag; the thresholds are the defaults the evidence supports. Decisions, recorded with
-    `mark_rejected` under step `consistency` and counted (`dropped_<reason>`; kept pairs `kept`):
-    `identical`, `near_identical`, `only_symbols_<side>`, `only_numbers_<side>`, `repeated_<side>`, `url_mismatch`,
-    `number_mismatch`, tried in this order; the `detail` says what was found.
+    Every rule is a switch; the thresholds are the defaults the evidence supports. Decisions, recorded with
+    `mark_rejected` under step `consistency` and counted (`dropped_<reason>`): `identical`, `near_identical`,
+    `only_symbols_<side>`, `only_numbers_<side>`, `repeated_<side>`, `url_mismatch`, `number_mismatch`, tried in this
+    order; the `detail` says what was found. A rule whose `decision` is `flag` adds its reason to
+    `metadata["flags"]` (counted `flagged_<reason>`) and the later rules are still tried.
 
     Args:
         identical: drop pairs whose sides are equal ignoring case, punctuation and spaces
@@ -175,6 +116,7 @@ class ConsistencyFilter(BatchFilter):
         min_number: smallest number that must match (smaller ones are often written as words)
         exclusion_writer: where dropped pairs go, e.g. `rejects_writer(run_dir, STEP)`
         batch_size: pairs per `filter_batch`
+        decision: `drop`, `flag`, or per rule (`{number_mismatch: flag}`, the default; `default` for the others)
     """
 
     name = "🔗 Pair consistency"
@@ -195,8 +137,9 @@ class ConsistencyFilter(BatchFilter):
         min_number: int = 10,
         exclusion_writer: DiskWriter | None = None,
         batch_size: int = 1000,
+        decision: str | Mapping[str, str] = DEFAULT_DECISION,
     ):
-        super().__init__(exclusion_writer, batch_size)
+        super().__init__(exclusion_writer, batch_size, decision)
         if not 0 <= min_letter_share <= 1 or not 0 <= max_digit_share <= 1:
             raise ValueError("min_letter_share and max_digit_share are shares in [0, 1]")
         if min_repeat_chars < 1 or max_repeats < 1:
@@ -258,52 +201,56 @@ class ConsistencyFilter(BatchFilter):
 
     def check(self, source: str, target: str) -> tuple[str, str] | None:
         """(reason, detail) of the first rule the pair breaks, None when it breaks none."""
+        return next(self.broken(source, target), None)
+
+    def broken(self, source: str, target: str) -> Iterator[tuple[str, str]]:
+        """(reason, detail) of each rule the pair breaks, in order (one per side at most)."""
         if self.identical or self.near_identical:
             src_norm, tgt_norm = normalized(source), normalized(target)
             if self.identical and src_norm == tgt_norm:
-                return "identical", "the sides are equal ignoring case, punctuation and spaces"
-            if self.near_identical and src_norm and tgt_norm:
+                yield "identical", "the sides are equal ignoring case, punctuation and spaces"
+            elif self.near_identical and src_norm and tgt_norm:
                 matcher = difflib.SequenceMatcher(None, src_norm, tgt_norm, autojunk=False)
                 if matcher.real_quick_ratio() >= self.near_identical and matcher.quick_ratio() >= self.near_identical:
                     ratio = matcher.ratio()
                     if ratio >= self.near_identical:
-                        return "near_identical", f"similarity {ratio:.2f} >= {self.near_identical}"
+                        yield "near_identical", f"similarity {ratio:.2f} >= {self.near_identical}"
+        yield from self._side_rules(source, target)
+        if self.url_mismatch and ("." in source or "." in target):
+            src_urls, tgt_urls = urls(source), urls(target)
+            if src_urls != tgt_urls:
+                yield "url_mismatch", f"{sorted(src_urls)[:3]} vs {sorted(tgt_urls)[:3]}"
+        if self.number_mismatch:
+            detail = unmatched_number(source, target, self.min_number)
+            if detail:
+                yield "number_mismatch", detail
+
+    def _side_rules(self, source: str, target: str) -> Iterator[tuple[str, str]]:
+        """The rules on one side at a time, source first: only symbols, only numbers, repetition."""
         for side, text in (("source", source), ("target", target)):
             if self.only_symbols:
                 share = letter_share(text)
                 if share < self.min_letter_share:
-                    return f"only_symbols_{side}", f"letters {share:.2f} < {self.min_letter_share} of characters"
+                    yield f"only_symbols_{side}", f"letters {share:.2f} < {self.min_letter_share} of characters"
             if self.only_numbers:
                 share = digit_share(text)
                 if share > self.max_digit_share:
-                    return f"only_numbers_{side}", f"digits {share:.2f} > {self.max_digit_share} of characters"
+                    yield f"only_numbers_{side}", f"digits {share:.2f} > {self.max_digit_share} of characters"
             if self.repeated:
                 match = self._find_repetition(text)
                 if match:
-                    return f"repeated_{side}", f"{match.group(1)!r} repeated: {match.group()[:80]!r}"
-        if self.url_mismatch and ("." in source or "." in target):
-            src_urls, tgt_urls = urls(source), urls(target)
-            if src_urls != tgt_urls:
-                return "url_mismatch", f"{sorted(src_urls)[:3]} vs {sorted(tgt_urls)[:3]}"
-        if self.number_mismatch:
-            detail = unmatched_number(source, target, self.min_number)
-            if detail:
-                return "number_mismatch", detail
-        return None
-
-    def decide(self, doc: Document) -> bool | tuple[bool, str]:
-        broken = self.check(*sides(doc))
-        if broken is None:
-            return True
-        reason, detail = broken
-        mark_rejected(doc, STEP, reason, detail)
-        return False, reason
-
-    def filter_batch(self, batch: Iterable[Document]) -> list[bool | tuple[bool, str]]:
-        results = [self.decide(doc) for doc in batch]
-        if kept := sum(result is True for result in results):
-            self.stat_update("kept", value=kept)
-        return results
+                    yield f"repeated_{side}", f"{match.group(1)!r} repeated: {match.group()[:80]!r}"
 
     def filter(self, doc: Document) -> bool | tuple[bool, str]:
-        return self.decide(doc)
+        flagged = []
+        for reason, detail in self.broken(*sides(doc)):
+            if not self.flags(reason):
+                mark_rejected(doc, STEP, reason, detail)
+                return False, reason
+            flagged.append((reason, detail))
+        for reason, detail in flagged:
+            add_flag(doc, STEP, reason, detail)
+            self.stat_update(f"flagged_{reason}")
+        if flagged:
+            self.stat_update("flagged")
+        return True

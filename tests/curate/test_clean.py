@@ -16,7 +16,8 @@ from ftfy.badness import MOJIBAKE_CATEGORIES, is_bad
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-from xplus.curate.clean import FTFY_ENCODING_ONLY, STEP, Cleaner, is_cjk, repair_mojibake
+from xplus.curate.clean import STEP, Cleaner
+from xplus.curate.clean_text import FTFY_ENCODING_ONLY, is_cjk, repair_mojibake
 from xplus.curate.record import REJECT_REASON, REJECT_STEP, make_pair, sides
 from xplus.curate.writers import BitextJsonlWriter, RejectsWriter
 

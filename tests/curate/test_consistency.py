@@ -14,11 +14,10 @@ from xplus.curate.consistency import (
     ConsistencyFilter,
     digit_share,
     letter_share,
-    numbers,
-    unmatched_number,
     urls,
 )
 from xplus.curate.languages import RECIPE_LANGUAGES
+from xplus.curate.numbers import numbers, unmatched_number
 from xplus.curate.record import make_pair
 from xplus.curate.writers import BitextJsonlWriter, rejects_writer
 
@@ -145,7 +144,7 @@ def test_flores_false_drops_stay_near_zero(shared_data):
         assert dropped / len(other) <= 0.012, (code, dropped)
 
 
-def test_drops_reach_the_rejects_with_reasons(tmp_path):
+def test_drops_reach_the_rejects_with_reasons_and_flags_are_kept(tmp_path):
     from xplus.curate.readers.moses import MosesReader
 
     (tmp_path / "in").mkdir()
@@ -156,21 +155,21 @@ def test_drops_reach_the_rejects_with_reasons(tmp_path):
                   ConsistencyFilter(exclusion_writer=rejects_writer(run, STEP)),
                   BitextJsonlWriter(run / "out")], run / "logs")
     rejects = [json.loads(x) for x in (run / "rejects" / STEP / "00000.jsonl").read_text().splitlines()]
-    assert [(r["line"], r["step"], r["reason"]) for r in rejects] == [(1, STEP, "number_mismatch"),
-                                                                      (2, STEP, "identical")]
-    assert "19" in rejects[0]["detail"]
+    assert [(r["line"], r["step"], r["reason"]) for r in rejects] == [(2, STEP, "identical")]
     kept = [json.loads(x) for x in next((run / "out").glob("*.jsonl")).read_text().splitlines()]
-    assert [r["line"] for r in kept] == [3]
+    assert [r["line"] for r in kept] == [1, 3]  # number_mismatch flags by default
     stats = json.loads(next((run / "logs" / "stats").glob("*.json")).read_text())
-    blob = json.dumps(stats)
-    assert "dropped_number_mismatch" in blob and "dropped_identical" in blob
+    counts = {k: v["total"] if isinstance(v, dict) else v for block in stats for k, v in block["stats"].items()
+              if block["name"].endswith("Pair consistency")}
+    assert counts["dropped_identical"] == 1 and counts["flagged_number_mismatch"] == counts["flagged"] == 1
+    assert counts["forwarded"] == 2 and "kept" not in counts
 
 
 def test_filter_and_batch_agree():
     docs = [make_pair("Hotels (19)", "Hotels (6)", "eng_Latn", "deu_Latn", "t", "f", 1),
             make_pair("Fine.", "Gut.", "eng_Latn", "deu_Latn", "t", "f", 2)]
-    f = ConsistencyFilter()
-    assert f.filter_batch(docs) == [(False, "number_mismatch"), True]
+    f = ConsistencyFilter(decision="drop")
+    assert f.filter_batch(docs) == [(False, "number_mismatch"), True] == [f.filter(doc) for doc in docs]
     assert docs[0].metadata["reject_step"] == STEP
 
 
