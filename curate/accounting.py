@@ -4,7 +4,8 @@ Read from the per-task stats files (`stats/NNNNN.json`) that datatrove's executo
 folder. xplus readers and filters share datatrove's filter counters (`total`, `forwarded`, `dropped`,
 `dropped_<reason>`), so every block says how many pairs came in, went on and were dropped, and why. When the
 run's rejects folder is given, the rows on disk are counted too: a block that drops pairs without writing
-them is caught as well.
+them is caught as well; `run_funnel` also counts the rows in every output folder, so an output file that lost
+rows after the run (or a writer that wrote fewer than it counted) fails the check.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 READER, WRITER = "READER", "WRITER"
+PROGRESS = "PROGRESS"  # xplus.pipelines.progress's pass-through meter: not a step of the funnel
+CHAT_PREFIX = "chat-"  # output/chat-<layout>/ holds chat records; the other output folders hold pairs
 HANDOFF_OUT, HANDOFF_IN = "🔀 handoff out", "🔀 handoff in"  # xplus.curate.handoff's block names
 
 
@@ -37,6 +40,7 @@ class BlockCount:
     dropped: int
     reasons: dict[str, int] = field(default_factory=dict)
     records_out: int | None = None  # blocks that turn one pair into several records (templating)
+    seconds: float = 0.0  # time datatrove measured in the block, all tasks together
 
     @classmethod
     def from_stats(cls, block: dict) -> BlockCount:
@@ -48,7 +52,9 @@ class BlockCount:
         forwarded = _count(stats.get("forwarded", total - dropped)) if kind != WRITER else total
         reasons = {k.removeprefix("dropped_"): _count(v) for k, v in stats.items() if k.startswith("dropped_")}
         records_out = _count(stats["records_out"]) if "records_out" in stats else None
-        return cls(name.split(":", 1)[-1].strip(), kind, total, forwarded, dropped, reasons, records_out)
+        timing = block.get("time_stats")
+        seconds = float(timing.get("total", 0.0)) if isinstance(timing, dict) else 0.0
+        return cls(name.split(":", 1)[-1].strip(), kind, total, forwarded, dropped, reasons, records_out, seconds)
 
     def __add__(self, other: BlockCount) -> BlockCount:
         reasons = dict(self.reasons)
@@ -57,7 +63,7 @@ class BlockCount:
         both_none = self.records_out is None and other.records_out is None
         records_out = None if both_none else (self.records_out or 0) + (other.records_out or 0)
         return BlockCount(self.name, self.kind, self.total + other.total, self.forwarded + other.forwarded,
-                          self.dropped + other.dropped, reasons, records_out)
+                          self.dropped + other.dropped, reasons, records_out, self.seconds + other.seconds)
 
 
 @dataclass
@@ -66,6 +72,7 @@ class Funnel:
 
     blocks: list[BlockCount]
     rejects_on_disk: int | None = None
+    outputs_on_disk: dict[str, int] | None = None  # output folder name -> rows in its files
 
     @classmethod
     def from_logging_dirs(cls, *logging_dirs: str | Path, rejects_dir: str | Path | None = None) -> Funnel:
@@ -129,6 +136,24 @@ class Funnel:
                              f"{sum(block.reasons.values())}")
         if self.rejects_on_disk is not None and self.rejects_on_disk != self.rejected:
             found.append(f"rejects files hold {self.rejects_on_disk} rows, stats count {self.rejected} rejects")
+        return found + self._output_problems()
+
+    def _output_problems(self) -> list[str]:
+        """Rows on disk in each output folder against the stats: pairs, or chat records in `chat-*` folders."""
+        if self.outputs_on_disk is None:
+            return []
+        found = []
+        chats = {name: n for name, n in self.outputs_on_disk.items() if name.startswith(CHAT_PREFIX)}
+        pairs = {name: n for name, n in self.outputs_on_disk.items() if name not in chats}
+        for folders, writers, expected, what in (
+                (pairs, self._writers(after_expander=False), self.output, "pairs"),
+                (chats, self._writers(after_expander=True) if self.expander else [],
+                 self.expander.records_out if self.expander else 0, "chat records")):
+            if len(folders) != len(writers):
+                found.append(f"output/ holds {len(folders)} folder(s) of {what}, the run's stats {len(writers)} "
+                             f"writer(s)")
+            found += [f"output/{name} holds {rows} rows on disk, stats count {expected} {what}"
+                      for name, rows in sorted(folders.items()) if rows != expected]
         return found
 
     def check(self) -> Funnel:
@@ -139,12 +164,13 @@ class Funnel:
 
     def table(self) -> str:
         """The funnel as a Markdown table: pairs into and out of each block, drops by reason."""
-        rows = ["| block | in | out | dropped | reasons |", "|---|---:|---:|---:|---|"]
+        rows = ["| block | in | out | dropped | time (s) | reasons |", "|---|---:|---:|---:|---:|---|"]
         for b in self.blocks:
             reasons = ", ".join(f"{k} {v}" for k, v in sorted(b.reasons.items(), key=lambda kv: -kv[1]))
             if b.records_out is not None:
                 reasons = f"{b.records_out} chat records out"
-            rows.append(f"| {b.name} | {b.total} | {b.forwarded} | {b.dropped} | {reasons} |")
+            seconds = f"{b.seconds:.2f}" if b.seconds else "-"
+            rows.append(f"| {b.name} | {b.total} | {b.forwarded} | {b.dropped} | {seconds} | {reasons} |")
         ok = "OK" if not self.problems() else "FAILED"
         rows.append(f"\naccounting {ok}: input {self.input} = output {self.output} + rejects {self.rejected}")
         if self.expander is not None:
@@ -163,7 +189,11 @@ def run_funnel(run_dir: str | Path) -> Funnel:
     stages = stage_logging_dirs(run_dir)
     if not stages:
         raise AccountingError(f"{run_dir}: no stage logs under logs/: not a run folder, or the run never started")
-    return Funnel.from_logging_dirs(*stages, rejects_dir=Path(run_dir) / "rejects")
+    funnel = Funnel.from_logging_dirs(*stages, rejects_dir=Path(run_dir) / "rejects")
+    output = Path(run_dir) / "output"
+    funnel.outputs_on_disk = {folder.name: count_output_rows(folder) for folder in sorted(output.iterdir())
+                              if folder.is_dir()} if output.is_dir() else {}
+    return funnel
 
 
 def _merged_blocks(folder: Path) -> list[BlockCount]:
@@ -175,18 +205,28 @@ def _merged_blocks(folder: Path) -> list[BlockCount]:
                               f"the run is not complete (rerun with --resume)")
     merged: list[BlockCount] = []
     for task_file in task_files:
-        blocks = [BlockCount.from_stats(b) for b in json.loads(task_file.read_text())]
+        blocks = [BlockCount.from_stats(b) for b in json.loads(task_file.read_text()) if PROGRESS not in b["name"]]
         merged = blocks if not merged else [a + b for a, b in zip(merged, blocks, strict=True)]
     return merged
 
 
-def count_reject_rows(rejects_dir: str | Path) -> int:
-    """Rows in all rejects files under `rejects_dir` (JSONL, optionally gzip)."""
+def _jsonl_rows(path: Path) -> int:
     import gzip
 
-    total = 0
-    for path in Path(rejects_dir).rglob("*.jsonl*"):
-        opener = gzip.open if path.suffix == ".gz" else open
-        with opener(path, "rb") as f:
-            total += sum(1 for _ in f)
-    return total
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as f:
+        return sum(1 for _ in f)
+
+
+def count_reject_rows(rejects_dir: str | Path) -> int:
+    """Rows in all rejects files under `rejects_dir` (JSONL, optionally gzip)."""
+    return sum(_jsonl_rows(path) for path in Path(rejects_dir).rglob("*.jsonl*"))
+
+
+def count_output_rows(folder: str | Path) -> int:
+    """Rows in the JSONL (optionally gzip) and parquet files of one output folder."""
+    import pyarrow.parquet as pq
+
+    folder = Path(folder)
+    return (sum(_jsonl_rows(path) for path in folder.rglob("*.jsonl*"))
+            + sum(pq.ParquetFile(path).metadata.num_rows for path in folder.rglob("*.parquet")))

@@ -7,6 +7,11 @@ stopped: completed tasks are skipped, the others run again from their start (wri
 `${rank}` files, so nothing is written twice). On SLURM, stage N+1 depends on stage N (`afterok`), and the
 cluster needs `DependencyParameters=kill_invalid_depend` so that a failed stage cancels the rest instead of
 leaving them pending forever.
+
+Each stage that takes in pairs gets a `ProgressMeter` after its readers (count, rate, ETA). Datatrove prints a
+task's stats table when the task ends and the merged table when the stage ends; on a local run with one task
+the two are the same table, so the task's goes to its log file only (`logs/<NN>-<stage>/logs/`) and the stage's
+is printed once.
 """
 
 from __future__ import annotations
@@ -15,15 +20,23 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import datatrove.executor.base as executor_base
 import multiprocess
 from datatrove.executor import LocalPipelineExecutor, SlurmPipelineExecutor
 from datatrove.pipeline.base import PipelineStep
-from datatrove.utils.logging import logger
+from datatrove.utils.logging import DATATROVE_COLORIZE_LOGS, add_task_logger, logger
+
+from xplus.curate.accounting import HANDOFF_IN, HANDOFF_OUT, AccountingError, Funnel, stage_logging_dirs
+from xplus.pipelines.progress import ProgressMeter
 
 EXECUTORS = ("local", "slurm")
+TASK_STATS = "📉📉📉 Stats: Task"  # how datatrove's task stats table starts
+TASK_FORMAT = ("{time:YYYY-MM-DD HH:mm:ss.SSS} | <level>{level: <8}</level> | {name}:{function}:{line} - "
+               "<level>{message}</level>")
 
 
 @dataclass
@@ -49,6 +62,8 @@ class ExecutorOptions:
     venv_path: str | None = None  # the venv's `bin/activate` the SLURM job sources; default: this Python's
     job_name: str = field(default_factory=lambda: f"xplus-{uuid.uuid4().hex[:6]}")
     sbatch_args: dict | None = None
+    progress_interval_s: float = 30.0  # seconds between two progress lines when stderr is not a terminal
+    progress_tty: bool | None = None  # None: a bar when stderr is a terminal, lines otherwise
 
     def __post_init__(self):
         if self.executor not in EXECUTORS:
@@ -78,36 +93,99 @@ def preload_worker_modules(stages: list[Stage]) -> list[str]:
     return modules
 
 
-def build_executors(stages: list[Stage], run_dir: str | Path, opts: ExecutorOptions) -> list:
-    executors = []
+def _not_task_stats(record) -> bool:
+    return not record["message"].lstrip().startswith(TASK_STATS)
+
+
+def _task_logger_without_stats(logging_dir, rank: int, local_rank: int = 0, node_rank: int = -1):
+    """datatrove's task logger, with its stats table kept out of the terminal (it stays in the task's log)."""
+    logfile = add_task_logger(logging_dir, rank, local_rank, node_rank=node_rank)
+    probe = logger.add(lambda _: None)  # loguru numbers handlers in order: stderr, the task file, this probe
+    logger.remove(probe)
+    logger.remove(probe - 2)
+    logger.add(sys.stderr, colorize=DATATROVE_COLORIZE_LOGS, level="INFO" if local_rank == 0 else "ERROR",
+               format=TASK_FORMAT, filter=_not_task_stats)
+    return logfile
+
+
+class LocalExecutor(LocalPipelineExecutor):
+    """datatrove's local executor, printing each stats table once (the stage's, not also each task's)."""
+
+    def _run_for_rank(self, rank: int, local_rank: int = 0, node_rank: int = -1):
+        executor_base.add_task_logger = _task_logger_without_stats
+        try:
+            return super()._run_for_rank(rank, local_rank, node_rank)
+        finally:
+            executor_base.add_task_logger = add_task_logger
+
+
+def with_progress(pipeline: Sequence, stage: str, opts: ExecutorOptions, expected_pairs: int | None = None,
+                  input_bytes: int | None = None) -> list:
+    """The pipeline with a `ProgressMeter` after its leading readers (unchanged when it reads no pairs)."""
+    pipeline = list(pipeline)
+    cut = next((i for i, block in enumerate(pipeline) if "READER" not in getattr(block, "type", "")
+                and block.name != HANDOFF_IN), len(pipeline))
+    if cut == 0:
+        return pipeline
+    meter = ProgressMeter(stage, expected_pairs=expected_pairs, input_bytes=None if expected_pairs else input_bytes,
+                          interval_s=opts.progress_interval_s, tty=opts.progress_tty)
+    return [*pipeline[:cut], meter, *pipeline[cut:]]
+
+
+def _handed_before(run_dir: str | Path, i: int) -> int | None:
+    """Pairs the latest finished stage before stage `i` handed on (None when none did, or it is unfinished)."""
+    for logging_dir in reversed(stage_logging_dirs(run_dir)[:i]):
+        try:
+            blocks = Funnel.from_logging_dirs(logging_dir).blocks
+        except AccountingError:  # unfinished: the meter estimates instead
+            return None
+        if handed := [b.total for b in blocks if b.name == HANDOFF_OUT]:
+            return sum(handed)
+    return None
+
+
+def _logging_dir(run_dir: str | Path, i: int, stage: Stage) -> str:
+    return str(Path(run_dir) / "logs" / f"{i:02d}-{stage.name}")
+
+
+def _executor(i: int, stage: Stage, run_dir: str | Path, opts: ExecutorOptions, depends=None,
+              input_bytes: int | None = None):
+    """Stage `i`'s executor, its pipeline metered; a local stage after a handoff knows how many pairs come."""
+    logging_dir = _logging_dir(run_dir, i, stage)
+    expected = _handed_before(run_dir, i) if opts.executor == "local" else None
+    pipeline = with_progress(stage.pipeline, stage.name, opts, expected, input_bytes)
+    if opts.executor == "local":
+        return LocalExecutor(pipeline, tasks=stage.tasks, workers=opts.workers, logging_dir=logging_dir,
+                             skip_completed=True)
+    return SlurmPipelineExecutor(
+        pipeline, tasks=stage.tasks, time=opts.time, partition=opts.partition,
+        cpus_per_task=opts.cpus_per_task, mem_per_cpu_gb=opts.mem_per_cpu_gb,
+        gpus_per_task=stage.gpus_per_task, workers=opts.workers, job_name=f"{opts.job_name}-{stage.name}",
+        logging_dir=logging_dir, venv_path=opts.venv_path or _activate_script(),
+        depends=depends, sbatch_args=opts.sbatch_args, skip_completed=True,
+    )
+
+
+def build_executors(stages: list[Stage], run_dir: str | Path, opts: ExecutorOptions,
+                    input_bytes: int | None = None) -> list:
+    executors: list = []
     for i, stage in enumerate(stages):
-        logging_dir = str(Path(run_dir) / "logs" / f"{i:02d}-{stage.name}")
-        if opts.executor == "local":
-            executor = LocalPipelineExecutor(stage.pipeline, tasks=stage.tasks, workers=opts.workers,
-                                             logging_dir=logging_dir, skip_completed=True)
-        else:
-            executor = SlurmPipelineExecutor(
-                stage.pipeline, tasks=stage.tasks, time=opts.time, partition=opts.partition,
-                cpus_per_task=opts.cpus_per_task, mem_per_cpu_gb=opts.mem_per_cpu_gb,
-                gpus_per_task=stage.gpus_per_task, workers=opts.workers, job_name=f"{opts.job_name}-{stage.name}",
-                logging_dir=logging_dir, venv_path=opts.venv_path or _activate_script(),
-                depends=executors[-1] if executors else None, sbatch_args=opts.sbatch_args, skip_completed=True,
-            )
-        executors.append(executor)
+        executors.append(_executor(i, stage, run_dir, opts, executors[-1] if executors else None, input_bytes))
     return executors
 
 
 def run_stages(stages: list[Stage], run_dir: str | Path, opts: ExecutorOptions, wait: bool = True,
-               timeout_s: float = 24 * 3600) -> None:
-    """Run (local) or submit (SLURM) every stage; with `wait`, return when SLURM has finished them all."""
-    executors = build_executors(stages, run_dir, opts)
+               timeout_s: float = 24 * 3600, input_bytes: int | None = None) -> None:
+    """Run (local) or submit (SLURM) every stage; with `wait`, return when SLURM has finished them all.
+    `input_bytes` (the sources' size) lets the progress of the reading stage estimate its ETA."""
     if opts.executor == "local":
         if opts.workers != 1 and any(stage.tasks > 1 for stage in stages):
             preload_worker_modules(stages)
-        for stage, executor in zip(stages, executors, strict=True):
+        for i, stage in enumerate(stages):  # built one by one: a stage's size is known once the last one ran
             logger.info(f"xplus: stage {stage.name} ({stage.tasks} task(s))")
-            executor.run()
+            _executor(i, stage, run_dir, opts, input_bytes=input_bytes).run()
         return
+    executors = build_executors(stages, run_dir, opts, input_bytes)
     executors[-1].run()  # submits the whole chain: each executor launches what it depends on first
     logger.info(f"xplus: submitted {len(stages)} stage(s) as SLURM jobs {opts.job_name}-*")
     if wait:
