@@ -78,7 +78,7 @@ def test_frozen_parameters_are_bit_identical_after_each_stage(two_stage_run, tin
 def test_optimizer_holds_state_only_for_trainable_parameters(two_stage_run, tiny_model_dir):
     out, record, _ = two_stage_run
     for name, trainable in (("stage1-step5", record["stages"][0]), ("stage2-step3", record["stages"][1])):
-        state = torch.load(out / "checkpoints" / name / "optimizer.pt", weights_only=False)
+        state = torch.load(out / "checkpoints" / name / "optimizer.pt", weights_only=True)
         sizes = [v["exp_avg"].numel() for v in state["state"].values()]
         assert sum(sizes) == trainable["trainable_parameters"]
         assert len(state["param_groups"][0]["params"]) == len(state["state"])
@@ -133,6 +133,41 @@ def test_resume_reproduces_the_uninterrupted_run_exactly(two_stage_run, tiny_mod
     expected, resumed = load_file(str(out / "model.safetensors")), load_file(str(tmp_path / "model.safetensors"))
     assert expected.keys() == resumed.keys()
     assert all(torch.equal(expected[k], resumed[k]) for k in expected)
+
+
+class _RunsCode:
+    """Pickles as a call to `os.system`: what a hostile checkpoint file would carry."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        import os
+
+        return os.system, (f"touch {self.marker}",)
+
+
+@pytest.mark.parametrize("part", ["optimizer.pt", "scheduler.pt", "rng-0.pt"])
+def test_resume_refuses_a_checkpoint_whose_pickle_would_run_code(two_stage_run, tiny_model_dir, chat_file, tmp_path,
+                                                                  part):
+    """Every state file xplus writes loads with weights_only=True; a file carrying a code-running pickle
+    payload is refused before anything is restored, and the payload never runs."""
+    from xplus.curate.errors import DataError
+    from xplus.train.checkpoint import UnsafeCheckpointError
+
+    out, _, _ = two_stage_run
+    for name in ("optimizer.pt", "scheduler.pt", "rng-0.pt"):
+        torch.load(out / "checkpoints" / "stage1-step5" / name, weights_only=True)
+    (tmp_path / "checkpoints").mkdir()
+    shutil.copytree(out / "checkpoints" / "stage1-step5", tmp_path / "checkpoints" / "stage1-step5")
+    (tmp_path / "checkpoints" / "latest").write_text("stage1-step5")
+    marker = tmp_path / "payload-ran"
+    hostile = tmp_path / "checkpoints" / "stage1-step5" / part
+    torch.save({"state": {}, "param_groups": [], "payload": _RunsCode(marker)}, hostile)
+    with pytest.raises(UnsafeCheckpointError, match=rf"{part}: refused: .*posix\.system|{part}: refused") as err:
+        train(config(tiny_model_dir, chat_file, tmp_path, save_steps=5), resume=True)
+    assert isinstance(err.value, DataError) and str(hostile) in str(err.value)
+    assert not marker.exists()
 
 
 def test_overlapping_or_impossible_stages_are_clear_errors(qwen3_dir, chat_file, tmp_path):
