@@ -1,9 +1,11 @@
-"""The run report: `report.md` plus PNG plots, written next to a run's outputs.
+"""The run report: `report.md`, a single-file `report.html` and PNG plots, written next to a run's outputs.
 
-Everything comes from what the run left on disk: the per-task stats (the funnel and the accounting check),
-the rejects files (drops per step and reason, per language pair, and a sample of each reason) and the
-curated pairs (length, length-ratio, LID-probability and loss distributions; the loss plot draws each
-direction's FLORES threshold when the run saved its thresholds table). No FLORES text is read or written.
+Everything comes from what the run left on disk: the per-task stats (the funnel and the accounting check,
+through `xplus.curate.accounting.run_funnel`), the rejects files (drops per step and reason, per language
+pair, and samples of each reason), the curated pairs (length, length-ratio, LID-probability and loss
+distributions) and the run's `recipe.yaml` (the thresholds the plots draw: the length and LID steps' settings;
+the loss plot draws each direction's FLORES threshold when the run saved its thresholds table). No FLORES text
+is read or written. The plots are `xplus.curate.report_plots`, the HTML page `xplus.curate.report_html`.
 """
 
 from __future__ import annotations
@@ -14,14 +16,15 @@ from pathlib import Path
 
 import polars as pl
 import regex
+import yaml
 
-from xplus.curate.accounting import run_funnel
+from xplus.curate.accounting import HANDOFF_IN, HANDOFF_OUT, READER, WRITER, BlockCount, run_funnel
 
 SAMPLE_PER_REASON = 3
 _EMOJI = regex.compile(r"[\p{Extended_Pictographic}\p{Emoji_Component}--\p{ASCII}]+\s*", regex.V1)
 
 
-def _plain(name: str) -> str:
+def plain(name: str) -> str:
     """Block names without their emoji (the plot fonts have none)."""
     return _EMOJI.sub("", name).strip()
 
@@ -33,8 +36,23 @@ def read_jsonl_rows(folder: Path) -> pl.DataFrame:
     return pl.concat(frames, how="diagonal_relaxed") if frames else pl.DataFrame()
 
 
-def _direction(df: pl.DataFrame) -> pl.Series:
+def direction(df: pl.DataFrame) -> pl.Series:
+    """`src→trg` of every row."""
     return df["src"] + "→" + df["trg"]
+
+
+def step_blocks(blocks: list[BlockCount]) -> list[BlockCount]:
+    """The blocks every pair passes through after the readers, in pipeline order: no readers, writers or
+    handoffs, no side stage (what runs between a handoff out and its handoff in: the SimHash signature, bucket
+    and cluster stages), and not the block that turns pairs into chat records."""
+    expander = next((b for b in reversed(blocks) if b.records_out is not None), None)
+    main, side_stage = [], False
+    for block in blocks:
+        if block.name in (HANDOFF_OUT, HANDOFF_IN):
+            side_stage = block.name == HANDOFF_OUT
+        elif not side_stage and block.kind not in (READER, WRITER) and block is not expander:
+            main.append(block)
+    return main
 
 
 class RunReport:
@@ -47,118 +65,108 @@ class RunReport:
         self.pairs = read_jsonl_rows(self.run_dir / "output" / "jsonl")
         thresholds = self.run_dir / "loss_thresholds.json"
         self.thresholds = json.loads(thresholds.read_text()) if thresholds.exists() else {}
+        recipe = self.run_dir / "recipe.yaml"
+        steps = (yaml.safe_load(recipe.read_text(encoding="utf-8")) or {}).get("steps") if recipe.exists() else None
+        #: each step's recipe arguments ({} for the defaults); empty when the run has no recipe.yaml
+        self.step_options: dict[str, dict] = {k: v or {} for k, v in (steps or {}).items()}
 
-    # -- tables ----------------------------------------------------------------------------------------------
-    def per_direction(self) -> str:
-        kept = Counter(_direction(self.pairs).to_list()) if len(self.pairs) else Counter()
+    @property
+    def folder(self) -> Path:
+        return self.run_dir / "report"
+
+    # -- the data --------------------------------------------------------------------------------------------
+    def steps(self) -> list[str]:
+        """The steps that rejected pairs, in pipeline order: a step sits at the first block that counted one
+        of its reasons (the blocks' stats and the rejects files name the same reasons)."""
+        if not len(self.rejects):
+            return []
+        reasons = defaultdict(set)
+        for step, reason in self.rejects.select("step", "reason").unique().iter_rows():
+            reasons[step].add(reason)
+        blocks = [b for b in self.funnel.blocks if b.kind != WRITER]
+
+        def position(step: str) -> int:
+            return next((i for i, b in enumerate(blocks) if reasons[step] & set(b.reasons)), len(blocks))
+
+        return sorted(reasons, key=lambda step: (position(step), step))
+
+    def reject_counts(self) -> pl.DataFrame:
+        """(step, reason, len) of every reason, most frequent first."""
+        if not len(self.rejects):
+            return pl.DataFrame(schema={"step": pl.String, "reason": pl.String, "len": pl.UInt32})
+        return self.rejects.group_by("step", "reason").len().sort(["len", "step", "reason"],
+                                                                  descending=[True, False, False])
+
+    def direction_counts(self) -> tuple[list[str], dict[str, int], dict[str, Counter]]:
+        """(the directions, pairs kept per direction, pairs rejected per direction and step)."""
+        kept = Counter(direction(self.pairs).to_list()) if len(self.pairs) else Counter()
         dropped: dict[str, Counter] = defaultdict(Counter)
         if len(self.rejects):
-            for direction, step in zip(_direction(self.rejects).to_list(), self.rejects["step"].to_list(),
-                                       strict=True):
-                dropped[direction][step] += 1
-        steps = sorted({s for c in dropped.values() for s in c})
+            for pair, step in zip(direction(self.rejects).to_list(), self.rejects["step"].to_list(), strict=True):
+                dropped[pair][step] += 1
+        return sorted(set(kept) | set(dropped)), kept, dropped
+
+    def sample(self, step: str, reason: str, n: int) -> list[dict]:
+        """Up to `n` rejected pairs of one step and reason, in file order (the first ones when `n` is small:
+        the same pairs on every run)."""
+        rows = self.rejects.filter((pl.col("step") == step) & (pl.col("reason") == reason))
+        return rows.head(n).to_dicts()
+
+    # -- Markdown --------------------------------------------------------------------------------------------
+    def per_direction(self) -> str:
+        directions, kept, dropped = self.direction_counts()
+        steps = self.steps()
         rows = ["| direction | input | " + " | ".join(f"- {s}" for s in steps) + " | kept | kept % |",
                 "|---|---:|" + "---:|" * len(steps) + "---:|---:|"]
-        for direction in sorted(set(kept) | set(dropped)):
-            total = kept[direction] + sum(dropped[direction].values())
-            cells = " | ".join(str(dropped[direction][s]) for s in steps)
-            rows.append(f"| {direction} | {total} | {cells} | {kept[direction]} | {kept[direction] / total:.1%} |")
+        for pair in directions:
+            total = kept[pair] + sum(dropped[pair].values())
+            cells = " | ".join(str(dropped[pair][s]) for s in steps)
+            rows.append(f"| {pair} | {total} | {cells} | {kept[pair]} | {kept[pair] / total:.1%} |")
         return "\n".join(rows)
 
     def reasons(self) -> str:
         if not len(self.rejects):
             return "No pair was rejected."
-        counts = self.rejects.group_by("step", "reason").len().sort("len", descending=True)
         rows = ["| step | reason | pairs |", "|---|---|---:|"]
-        rows += [f"| {r['step']} | {r['reason']} | {r['len']} |" for r in counts.iter_rows(named=True)]
+        rows += [f"| {r['step']} | {r['reason']} | {r['len']} |" for r in self.reject_counts().iter_rows(named=True)]
         return "\n".join(rows)
 
     def samples(self) -> str:
-        if not len(self.rejects):
-            return ""
         out = []
-        for (step, reason), group in sorted(self.rejects.group_by("step", "reason"), key=lambda g: g[0]):
-            out.append(f"**{step} / {reason}**\n")
-            for r in group.head(SAMPLE_PER_REASON).iter_rows(named=True):
-                detail = f" ({r['detail']})" if r.get("detail") else ""
-                out.append(f"- `{r['file']}:{r['line']}`{detail}: {_short(r['src_line'])} ⟶ {_short(r['tgt_line'])}")
-            out.append("")
+        for step in self.steps():
+            for reason in sorted(self.rejects.filter(pl.col("step") == step)["reason"].unique().to_list()):
+                out.append(f"**{step} / {reason}**\n")
+                for r in self.sample(step, reason, SAMPLE_PER_REASON):
+                    detail = f" ({r['detail']})" if r.get("detail") else ""
+                    out.append(f"- `{r['file']}:{r['line']}`{detail}: {_short(r['src_line'])} ⟶ "
+                               f"{_short(r['tgt_line'])}")
+                out.append("")
         return "\n".join(out)
 
-    # -- plots -----------------------------------------------------------------------------------------------
-    def plots(self) -> list[str]:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        made = []
-        blocks = [b for b in self.funnel.blocks if b.kind != "WRITER"]
-        fig, ax = plt.subplots(figsize=(8, 0.5 + 0.45 * len(blocks)))
-        ax.barh([_plain(b.name) for b in blocks][::-1], [b.forwarded for b in blocks][::-1], color="#4c72b0")
-        ax.set_xlabel("pairs after the block")
-        ax.set_title("Funnel")
-        made.append(self._save(fig, "funnel.png"))
-        if len(self.rejects):
-            counts = self.rejects.group_by("step", "reason").len().sort("len")
-            fig, ax = plt.subplots(figsize=(8, 0.5 + 0.35 * len(counts)))
-            ax.barh([f"{s} / {r}" for s, r in zip(counts["step"], counts["reason"], strict=True)], counts["len"],
-                    color="#dd8452")
-            ax.set_xlabel("pairs rejected")
-            ax.set_title("Rejects by step and reason")
-            made.append(self._save(fig, "rejects.png"))
-        for column, title, name in (("length_src", "source length (units)", "length.png"),
-                                    ("lid_src_prob", "LID probability (source)", "lid.png"),
-                                    ("loss", "loss (mean target NLL)", "loss.png")):
-            if len(self.pairs) and column in self.pairs.columns:
-                made.append(self._histogram(plt, column, title, name))
-        if len(self.pairs) and {"length_src", "length_trg"} <= set(self.pairs.columns):
-            ratio = self.pairs.select(pl.min_horizontal("length_src", "length_trg")
-                                      / pl.max_horizontal("length_src", "length_trg")).to_series()
-            fig, ax = plt.subplots(figsize=(7, 4))
-            ax.hist(ratio.drop_nulls().to_list(), bins=40, color="#55a868")
-            ax.set_xlabel("short / long length ratio of kept pairs")
-            made.append(self._save(fig, "length_ratio.png"))
-        return made
-
-    def _histogram(self, plt, column: str, title: str, name: str) -> str:
-        fig, ax = plt.subplots(figsize=(7, 4))
-        df = self.pairs.with_columns(direction=_direction(self.pairs))
-        for direction, group in df.group_by("direction"):
-            values = group[column].drop_nulls().to_list()
-            ax.hist(values, bins=40, alpha=0.5, label=direction[0])
-            if column == "loss" and direction[0] in self.thresholds:
-                ax.axvline(self.thresholds[direction[0]], linestyle="--", color="black")
-        ax.set_xlabel(title)
-        ax.legend(fontsize=7)
-        return self._save(fig, name)
-
-    def _save(self, fig, name: str) -> str:
-        import matplotlib.pyplot as plt
-
-        path = self.run_dir / "report" / name
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.tight_layout()
-        fig.savefig(path, dpi=110)
-        plt.close(fig)
-        return name
+    def quality_note(self) -> str:
+        scored = any("loss" in b.name.lower() for b in self.funnel.blocks)
+        return "Quality filter (NLLB loss): " + ("ran; thresholds in `loss_thresholds.json`." if scored else
+                                                 "**did not run: this output is NOT quality-filtered** by a "
+                                                 "translation model.")
 
     # -- the whole report ------------------------------------------------------------------------------------
     def write(self) -> Path:
-        plots = self.plots()
-        scored = any("loss" in b.name.lower() for b in self.funnel.blocks)
+        """Write the plots, `report.md` and `report.html` into `<run>/report/`; return the Markdown's path."""
+        from xplus.curate.report_html import write_html
+        from xplus.curate.report_plots import write_plots
+
+        self.folder.mkdir(parents=True, exist_ok=True)
+        plots = write_plots(self)
         body = [
             f"# Curation report: {self.run_dir.name}",
             "",
-            "Quality filter (NLLB loss): " + ("ran; thresholds in `loss_thresholds.json`." if scored else
-                                              "**did not run: this output is NOT quality-filtered** by a "
-                                              "translation model."),
+            self.quality_note(),
             "",
             "## Funnel",
             "",
             self.funnel.table(),
             "",
-            "## Per direction (pairs rejected by each step)",
+            "## Per direction (pairs rejected by each step, in pipeline order)",
             "",
             self.per_direction(),
             "",
@@ -174,9 +182,9 @@ class RunReport:
             "",
             self.samples(),
         ]
-        path = self.run_dir / "report" / "report.md"
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path = self.folder / "report.md"
         path.write_text("\n".join(body) + "\n", encoding="utf-8")
+        write_html(self, plots)
         return path
 
 
