@@ -52,9 +52,8 @@ def http_retries() -> int:
     return max(1, int(os.environ.get("XPLUS_HTTP_RETRIES", "3")))
 
 
-def _storage_options(protocol: str | None) -> dict[str, Any]:
-    if protocol not in HTTP:
-        return {}
+def http_storage_options() -> dict[str, Any]:
+    """fsspec options of an HTTP filesystem: connect and read timeouts of `XPLUS_HTTP_TIMEOUT` seconds."""
     import aiohttp
 
     timeout = http_timeout()
@@ -70,7 +69,7 @@ def source_folder(path: str) -> tuple[DataFolder, str | None]:
         if os.path.isfile(local):
             return get_datafolder(os.path.dirname(os.path.abspath(local))), os.path.basename(local)
         return get_datafolder(path), None
-    options = _storage_options(protocol)
+    options = http_storage_options() if protocol in HTTP else {}
     parent, name = path.rsplit("/", 1)
     if protocol in HTTP or name.endswith(FILE_SUFFIXES):
         return get_datafolder((parent, options)), name
@@ -87,24 +86,37 @@ def retried(action: Callable[[], T], where: str) -> T:
     for attempt in range(1, attempts + 1):
         try:
             return action()
-        except FileNotFoundError:
-            raise
         except (OSError, TimeoutError, *_network_errors()) as err:
-            if attempt == attempts or not _transient(err):
+            cause = root_cause(err)
+            if isinstance(cause, FileNotFoundError) or attempt == attempts or not _transient(cause):
                 raise
             time.sleep(min(0.2 * 2 ** attempt, 5.0))
     raise AssertionError("unreachable")
 
 
 def _network_errors() -> tuple[type[BaseException], ...]:
+    """fsspec's HTTP (aiohttp) and the Hub client's (httpx, named `httpx2` in some builds) failures."""
     import aiohttp
     from fsspec.exceptions import FSTimeoutError
 
-    return aiohttp.ClientError, FSTimeoutError
+    try:
+        import httpx2 as httpx
+    except ImportError:
+        import httpx
+    return aiohttp.ClientError, FSTimeoutError, httpx.HTTPError
+
+
+def root_cause(err: BaseException) -> BaseException:
+    """fsspec's HTTP filesystem reports any failure to stat a URL (a timeout too) as `FileNotFoundError` raised
+    from the real error: that one, unless it is the 404."""
+    cause = err.__cause__
+    if isinstance(err, FileNotFoundError) and cause is not None and getattr(cause, "status", None) != 404:
+        return cause
+    return err
 
 
 def _transient(err: BaseException) -> bool:
-    status = getattr(err, "status", None)
+    status = getattr(err, "status", None) or getattr(getattr(err, "response", None), "status_code", None)
     return status is None or status >= 500 or status == 429
 
 
@@ -190,6 +202,7 @@ def describe_error(err: BaseException, name: str) -> str:
     """One line for what went wrong reading `name`."""
     import pyarrow as pa
 
+    err = root_cause(err)
     first_line = (str(err).strip().splitlines() or [""])[0][:200]
     if isinstance(err, FileNotFoundError):
         return "not found (no such file, or HTTP 404)"
@@ -204,6 +217,8 @@ def describe_error(err: BaseException, name: str) -> str:
     status = getattr(err, "status", None)
     if status:
         return f"HTTP {status} {getattr(err, 'message', '')}".rstrip()
+    if "ConnectError" in type(err).__name__ or isinstance(err, ConnectionError):
+        return f"cannot connect ({first_line})"
     return f"{type(err).__name__}: {first_line}"
 
 
@@ -222,7 +237,7 @@ def source_info(path: str, suffixes: tuple[str, ...] | None = None) -> SourceInf
         folder, name = source_folder(path)
     except Exception as err:  # noqa: BLE001 (any failure to resolve is reported on the source's line)
         return SourceInfo(path, error=describe_error(err, path))
-    where = folder.resolve_paths(name) if name else folder.path
+    where = path
     try:
         if name:
             size = retried(lambda: folder.fs.info(folder.resolve_paths(name)).get("size"), where)

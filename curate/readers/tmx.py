@@ -96,7 +96,7 @@ class TmxReader(BitextReader):
         parser = xml.sax.make_parser()
         handler = _TmxHandler(parser)
         parser.setContentHandler(handler)
-        with self.data_folder.open(unit, "rb", compression="infer") as f:
+        with self.open_input(unit) as f:
             try:
                 while chunk := f.read(CHUNK):
                     parser.feed(chunk)
