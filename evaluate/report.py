@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import json
+import textwrap
 from pathlib import Path
 from statistics import mean
 
@@ -93,8 +94,9 @@ def _row(cells: list[str]) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
-def heatmap(scores: dict, metric: str, path: Path) -> Path:
-    """The source (rows) x target (columns) matrix of one metric as a PNG; missing directions are blank."""
+def heatmap_figure(scores: dict, metric: str):
+    """The source (rows) x target (columns) matrix of one metric, each cell's score to one decimal; missing
+    directions are blank. The title (metric and model) wraps to the figure's width."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -107,20 +109,31 @@ def heatmap(scores: dict, metric: str, path: Path) -> Path:
     for d in scores["directions"].values():
         if metric in d["scores"]:
             matrix[index[d["src"]], index[d["tgt"]]] = d["scores"][metric]
-    size = 1.0 + 0.55 * len(languages)
-    figure, axes = plt.subplots(figsize=(size + 1.5, size))
+    size = 2.0 + 0.6 * len(languages)
+    figure, axes = plt.subplots(figsize=(size + 1.5, size + 0.6), layout="constrained")
     image = axes.imshow(matrix, cmap="viridis")
-    labels = [code.split("_")[0] for code in languages]
+    short = [code.split("_")[0] for code in languages]
+    labels = short if len(set(short)) == len(short) else languages  # zho_Hans and zho_Hant stay apart
     axes.set_xticks(range(len(languages)), labels, rotation=90)
     axes.set_yticks(range(len(languages)), labels)
-    axes.set_xlabel("target")
-    axes.set_ylabel("source")
-    axes.set_title(f"{metric}: {scores.get('settings', {}).get('model', '')}", fontsize=9)
+    axes.set_xlabel("target language")
+    axes.set_ylabel("source language")
+    title = f"{metric}: {scores.get('settings', {}).get('model', '')}"
+    axes.set_title(textwrap.fill(title, width=max(20, int(7 * (size + 1.5))), break_on_hyphens=False), fontsize=9)
+    middle = np.nanmean(matrix) if not np.isnan(matrix).all() else 0.0
     for (row, col), value in np.ndenumerate(matrix):
-        if not np.isnan(value):
-            axes.text(col, row, f"{value:.0f}", ha="center", va="center", fontsize=6, color="white")
-    figure.colorbar(image, ax=axes)
-    figure.tight_layout()
+        if not np.isnan(value):  # dark text on the bright (high) end of viridis, white on the dark end
+            axes.text(col, row, f"{value:.1f}", ha="center", va="center", fontsize=7,
+                      color="black" if value > middle else "white")
+    figure.colorbar(image, ax=axes, label=metric)
+    return figure
+
+
+def heatmap(scores: dict, metric: str, path: Path) -> Path:
+    """`heatmap_figure` saved as a PNG."""
+    import matplotlib.pyplot as plt
+
+    figure = heatmap_figure(scores, metric)
     figure.savefig(path, dpi=120)
     plt.close(figure)
     return path

@@ -61,3 +61,24 @@ def test_reports_are_written(scores, tmp_path):
     payload = json.loads((tmp_path / "report.json").read_text(encoding="utf-8"))
     assert payload["table1"]["avg"]["spbleu"]["x->en"] == 32.5
     assert payload["directions"] == scores["directions"]
+
+
+def test_heatmap_shows_one_decimal_and_its_whole_title(scores):
+    """Before: values rounded to integers (30.12 showed as 30) and a long model path cut off the title."""
+    from xplus.evaluate.report import heatmap_figure
+
+    scores["settings"]["model"] = "/work/runs/toy-layer-selective/checkpoints/final-merged-model-with-a-long-name"
+    scores["directions"]["eng_Latn-deu_Latn"]["scores"]["spbleu"] = 30.12
+    figure = heatmap_figure(scores, "spbleu")
+    axes = figure.axes[0]
+    cells = {text.get_text() for text in axes.texts}
+    assert {"30.1", "20.0", "40.0", "25.0", "10.0", "12.0", "14.0"} == cells
+    figure.canvas.draw()
+    renderer = figure.canvas.get_renderer()
+    title, box = axes.title.get_window_extent(renderer), figure.bbox
+    assert box.x0 <= title.x0 and title.x1 <= box.x1 and title.y1 <= box.y1
+    assert "final-merged-model-with-a-long-name" in axes.get_title().replace("\n", "")
+    assert axes.get_xlabel() == "target language" and axes.get_ylabel() == "source language"
+    import matplotlib.pyplot as plt
+
+    plt.close(figure)
