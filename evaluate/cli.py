@@ -5,6 +5,7 @@
 - `compare`: runs side by side with paired bootstrap significance against the first.
 - `score`: spBLEU / BLEU / chrF++ of a hypothesis file against a reference file (one segment per line),
   each with its sacrebleu signature, as a table or as JSON.
+- `retention`: lm-evaluation-harness tasks on a base and tuned models, paired deltas (`retention_cli`).
 
 Each handler returns the exit code; expected failures (missing files, models, environments, bad arguments)
 are one line on stderr and exit code 1.
@@ -22,13 +23,15 @@ from pathlib import Path
 from xplus.evaluate.comet.client import DEFAULT_XCOMET
 from xplus.evaluate.comet.env import create_env, default_env_path
 from xplus.evaluate.metrics import DEFAULT_METRICS, METRICS, score_files
+from xplus.evaluate.retention_cli import add_retention_parser
 from xplus.evaluate.translate import add_translate_arguments, run_translate
 
 
 def add_parser(groups: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add the `evaluate` group and its subcommands to the root command's subparsers."""
     parser = groups.add_parser("evaluate", help="translate FLORES, score and compare translations")
-    commands = parser.add_subparsers(dest="command", metavar="{translate,setup-comet,compare,score}", required=True)
+    commands = parser.add_subparsers(dest="command", metavar="{translate,setup-comet,compare,score,retention}",
+                                     required=True)
 
     translate = commands.add_parser(
         "translate",
@@ -83,6 +86,7 @@ def add_parser(groups: argparse._SubParsersAction) -> argparse.ArgumentParser:
     )
     score.add_argument("--json", action="store_true", help="print JSON instead of a table")
     score.set_defaults(func=run_score)
+    add_retention_parser(commands)
     return parser
 
 
