@@ -12,6 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from xplus.curate.accounting import Funnel
+from xplus.curate.errors import InputError
 from xplus.curate.languages import UnknownLanguageError
 from xplus.curate.readers import moses
 from xplus.curate.readers.base import BitextFormatError, decode_line
@@ -277,7 +278,7 @@ def test_reader_run_writes_unified_records_and_reconciles(tmp_path):
     run_pipeline([MosesReader(tmp_path / "in", "en", "de", exclusion_writer=rejects_writer(run, "unify")),
                   BitextJsonlWriter(run / "output")], run / "logs")
     rows = [json.loads(x) for x in (run / "output" / "00000.jsonl").read_text().splitlines()]
-    assert list(rows[0]) == ["src", "trg", "src_line", "tgt_line", "corpus", "file", "line"]
+    assert list(rows[0])[:7] == ["src", "trg", "src_line", "tgt_line", "corpus", "file", "line"]
     assert [r["line"] for r in rows] == [1, 3, 4]
     funnel = Funnel.from_logging_dirs(run / "logs", rejects_dir=run / "rejects").check()
     assert (funnel.input, funnel.output, funnel.rejected, funnel.rejects_on_disk) == (4, 3, 1, 1)
@@ -305,3 +306,96 @@ def test_hf_hub_dataset_is_streamed_and_shared_out(monkeypatch):
     assert sorted(d.text for shard in shards for d in shard) == sorted(d.text for d in docs)
     assert all(shards) and len({d.id for shard in shards for d in shard}) == 10
     assert shards[1][0].metadata["file"] == "Helsinki-NLP/opus-100:train#1/2"
+
+
+# -- bad input: each on the exact input, each a one-line error naming the file or a counted reject ----------
+def _zst(data: bytes) -> bytes:
+    import zstandard
+
+    return zstandard.ZstdCompressor().compress(data)
+
+
+def test_jsonl_zst_and_tsv_zst_are_read(tmp_path):
+    rows = [{"translation": {"en": f"Hello {i}", "de": f"Hallo {i}"}} for i in range(3)]
+    (tmp_path / "j").mkdir()
+    (tmp_path / "j" / "d.jsonl.zst").write_bytes(_zst(b"\n".join(orjson.dumps(r) for r in rows) + b"\n"))
+    (tmp_path / "t").mkdir()
+    (tmp_path / "t" / "d.tsv.zst").write_bytes(_zst(b"Hello\tHallo\nBye\tTschuss\n"))
+    assert [sides(d) for d in HFBitextReader(tmp_path / "j", "en", "de").run()] == [
+        (f"Hello {i}", f"Hallo {i}") for i in range(3)]
+    assert [sides(d) for d in TsvReader(tmp_path / "t", "en", "de").run()] == [("Hello", "Hallo"), ("Bye", "Tschuss")]
+
+
+def test_truncated_gzip_is_one_line_naming_the_file(tmp_path, bitext):
+    data = gzip.compress((bitext / "paracrawl-v3-labelled" / "en-de" / "sorted.en-de").read_bytes())
+    (tmp_path / "d.tsv.gz").write_bytes(data[: len(data) // 2])
+    with pytest.raises(InputError) as err:
+        list(TsvReader(tmp_path, "en", "de", columns=PARACRAWL_V3_COLUMNS).run())
+    message = str(err.value)
+    assert message.startswith(f"{tmp_path / 'd.tsv.gz'}: truncated or corrupt compressed data (EOFError")
+    assert "\n" not in message and err.value.exit_code == 1
+
+
+def test_non_parquet_file_is_one_line_naming_the_file(tmp_path):
+    (tmp_path / "train.parquet").write_text('{"translation": {"en": "a", "de": "b"}}\n')
+    with pytest.raises(InputError, match=r"train\.parquet: not a readable parquet file \(") as err:
+        list(HFBitextReader(tmp_path, "en", "de").run())
+    assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("kind", ["tsv", "jsonl"])
+def test_folder_is_read_by_suffix_and_skipped_files_are_listed(tmp_path, kind, caplog):
+    (tmp_path / "README.md").write_text("# A corpus\n\nTwo\tcolumns of text\n")
+    (tmp_path / "LICENSE").write_text("CC-BY 4.0\n")
+    if kind == "tsv":
+        (tmp_path / "train.tsv").write_text("Hello\tHallo\n")
+        reader = TsvReader(tmp_path, "en", "de")
+    else:
+        (tmp_path / "train.jsonl").write_text('{"translation": {"en": "Hello", "de": "Hallo"}}\n')
+        reader = HFBitextReader(tmp_path, "en", "de")
+    docs = list(reader.run())
+    assert [sides(d) for d in docs] == [("Hello", "Hallo")]
+    assert reader.stats["skipped_files"].total == 2
+
+
+def test_tsv_extra_columns_are_counted_rejects_unless_declared(tmp_path):
+    (tmp_path / "a.tsv").write_text("Hello\tHallo\nA tab\tinside\tEin Tab\n")
+    reader = TsvReader(tmp_path, "en", "de", exclusion_writer=rejects_writer(tmp_path / "run", "unify"))
+    docs, rejects = read_all(reader)
+    assert [sides(d) for d in docs] == [("Hello", "Hallo")]
+    assert rejects[0]["reason"] == "extra_columns" and rejects[0]["line"] == 2
+    assert "3 tab-separated fields, 2 column(s) declared" in rejects[0]["detail"]
+    kept = list(TsvReader(tmp_path, "en", "de", extra_columns=True).run())
+    assert kept[1].metadata["extra"] == {"col2": "Ein Tab"}
+    declared = list(TsvReader(tmp_path, "en", "de", columns=("src", "trg", "note")).run())
+    assert len(declared) == 2
+
+
+def test_pretty_printed_json_array_is_a_file_error(tmp_path):
+    rows = [{"translation": {"en": f"Hello {i}", "de": f"Hallo {i}"}} for i in range(30)]
+    (tmp_path / "d.json").write_text(json.dumps(rows, indent=2))
+    with pytest.raises(InputError) as err:
+        list(HFBitextReader(tmp_path, "en", "de").run())
+    message = str(err.value)
+    assert message.startswith(f"{tmp_path / 'd.json'}: no record parses (")
+    assert "malformed_json" in message and "JSON Lines" in message and err.value.exit_code == 1
+
+
+def test_a_source_that_is_one_file_names_it(tmp_path, bitext):
+    (tmp_path / "only.tsv").write_text("Hello\tHallo\n")
+    docs = list(TsvReader(tmp_path / "only.tsv", "en", "de").run())
+    assert docs[0].metadata["file"] == "only.tsv" and docs[0].id == "only.tsv/only.tsv:1"
+    moses_file = bitext / "opus-globalvoices" / "en-sw" / "GlobalVoices.en"
+    docs = list(MosesReader(moses_file, "en", "sw", corpus="gv").run())
+    assert len(docs) == 5000 and docs[0].metadata["file"] == "GlobalVoices.en"
+
+
+def test_compressed_moses_pairs_and_the_no_input_hint(tmp_path, bitext):
+    folder = bitext / "tico19" / "eng-swa"
+    for ext, name in (("en", "tico19-test.eng"), ("sw", "tico19-test.swa")):
+        (tmp_path / f"x.{ext}.gz").write_bytes(gzip.compress((folder / name).read_bytes()))
+    assert len(list(MosesReader(tmp_path, "en", "sw").run())) == 2100  # x.en.gz + x.sw.gz, default suffixes
+    with pytest.raises(BitextFormatError) as err:
+        list(MosesReader(folder, "en", "sw").run())
+    assert "no file ends in .en, .sw, .en.gz" in str(err.value)
+    assert "(found: tico19-test.eng, tico19-test.swa)" in str(err.value)
