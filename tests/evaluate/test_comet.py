@@ -1,7 +1,7 @@
 """xCOMET through its isolated environment: the client protocol (fast, with a stand-in environment) and, marked
 slow, the real unbabel-comet 2.2.7 venv created by `xplus evaluate setup-comet` scoring with a tiny random
 XCOMET checkpoint built in the test (`xplus.pipelines.toy_models`).
-The venv is cached at <repo>/.cache/xplus-comet-venv (gitignored) and
+The venv is the one the CLI uses, `default_env_path()` ($XPLUS_COMET_ENV, else ~/.cache/xplus/comet-venv), and is
 reused while the pinned requirements are unchanged; creating it needs PyPI only."""
 
 from __future__ import annotations
@@ -13,14 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import REPO_ROOT
 from xplus.evaluate.comet import env as comet_env
 from xplus.evaluate.comet.client import CometError, resolve_model, xcomet_scores
 from xplus.evaluate.comet.env import CometEnvMissingError, create_env, require_env
 from xplus.pipelines import toy_models
 from xplus.pipelines.cli import main
 
-CACHED_ENV = REPO_ROOT / ".cache" / "xplus-comet-venv"
+CACHED_ENV = comet_env.default_env_path()  # the CLI's location: one venv for the tests and the commands
 FAKE_RUNNER = """
 import json, sys
 args = dict(zip(sys.argv[2::2], sys.argv[3::2]))
