@@ -37,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     groups = parser.add_subparsers(dest="group", metavar="{curate,train,evaluate,end-to-end}", required=True)
     curate_commands = curate_cli.add_parser(groups)
     run_cli.add_run_parser(curate_commands)
+    __import__("xplus.pipelines.check", fromlist=["add_check_parser"]).add_check_parser(curate_commands)
     train_cli.add_parser(groups)
     evaluate_cli.add_parser(groups)
     end_to_end.add_parser(groups)
