@@ -100,6 +100,10 @@ class MosesReader(BitextReader):
             if member.endswith(self.src_suffix) and partner in members:
                 units.append((f"{archive}/{member}", f"{archive}/{partner}"))
                 used |= {member, partner}
+        if not units:
+            raise BitextFormatError(
+                f"{self.data_folder.resolve_paths(archive)}: no member pair *{self.src_suffix} + *{self.tgt_suffix} "
+                f"(members: {', '.join(members[:10])}); set src_suffix / tgt_suffix")
         if skipped := [m for m in members if m not in used]:
             logger.warning(f"{self.name}: skipped {len(skipped)} member(s) of {archive} that are not a "
                            f"*{self.src_suffix} / *{self.tgt_suffix} pair: {', '.join(skipped[:10])}")

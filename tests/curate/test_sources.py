@@ -107,6 +107,8 @@ def test_opus_moses_zip_members_read_in_lockstep_over_http(served, bitext):
     # streamed by ranges straight from the archive: no request fetches the whole zip at once
     requests = log[before:]
     assert requests and all(r.startswith("HEAD") or "bytes=" in r for r in requests)
+    with pytest.raises(DataError, match=r"en-sw\.txt\.zip: no member pair \*\.en \+ \*\.swh_Latn \(members: "):
+        list(MosesReader(f"{url}/{OPUS_ZIP}", "en", "swh_Latn").run())
 
 
 def test_opus100_parquet_over_http(served, bitext):
