@@ -1,16 +1,18 @@
 """Recipes: a curation run described as data (YAML), validated up front, turned into datatrove blocks.
 
 A recipe names its `sources` (one reader each: `moses`, `tsv`, `hf`, `tmx`, with that reader's arguments),
-the `steps` to run with their arguments, and the `output` formats. `bundled:<folder>` paths point into the
-demo sample shipped inside the package. Any mistake (unknown key, reader, step or argument, bad language
-code) is a `RecipeError` naming the recipe file and the key, before anything runs.
+the `steps` to run, in the order written, with their arguments, and the `output` formats. `bundled:<folder>`
+paths point into the demo sample shipped inside the package. Any mistake (unknown key, reader, step or
+argument, a value of the wrong type or out of range, a bad language code, the same language on both sides, an
+order the runner cannot honour) is a one-line `RecipeError` naming the recipe file and the key, before
+anything runs. The types and ranges are the blocks' own: each reader's and step's arguments are validated
+against its constructor's annotations (`xplus.curate.typed`), then the block is built once as a dry run, so
+the range checks of its constructor run too.
 """
 
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass, field
-from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +25,7 @@ from xplus.curate.consistency import STEP as CONSISTENCY_STEP
 from xplus.curate.consistency import ConsistencyFilter
 from xplus.curate.decontaminate import STEP as DECONTAMINATE_STEP
 from xplus.curate.decontaminate import FloresDecontaminator
+from xplus.curate.errors import ConfigError
 from xplus.curate.export import LAYOUTS
 from xplus.curate.handoff import HandoffReader, HandoffWriter
 from xplus.curate.length import STEP as LENGTH_STEP
@@ -51,11 +54,13 @@ from xplus.curate.simhash import (
 from xplus.curate.simhash.fingerprint import table_masks
 from xplus.curate.template import STEP as TEMPLATE_STEP
 from xplus.curate.template import InstructionTemplater
+from xplus.curate.typed import TypedError, missing_local_path, validate_arguments
 from xplus.curate.writers import BitextJsonlWriter, BitextParquetWriter, ChatJsonlWriter, rejects_writer
 from xplus.pipelines.executors import Stage
+from xplus.pipelines.recipe_files import BUNDLED, bundled_data, recipe_file, recipe_names, resolve_path
 
 READERS = {"moses": MosesReader, "tsv": TsvReader, "hf": HFBitextReader, "tmx": TmxReader}
-#: the steps, in pipeline order whatever the order in the recipe file (dedup's arguments are its config's)
+#: the steps (dedup's arguments are its config's); a recipe runs them in the order it writes them
 STEPS = {CLEAN_STEP: Cleaner, LENGTH_STEP: LengthRatioFilter, CONSISTENCY_STEP: ConsistencyFilter,
          DEDUP_STEP: SimHashConfig, LID_STEP: LanguageIdFilter,
          LOSS_STEP: LossFilter, DECONTAMINATE_STEP: FloresDecontaminator, TEMPLATE_STEP: InstructionTemplater}
@@ -66,15 +71,16 @@ LOSS_MODEL_HINT = (f"the paper's scorer is {LOSS_MODEL}: `huggingface-cli downlo
                    f"models/nllb-600m`, then `--loss-model models/nllb-600m` or `steps.loss.model`")
 WRITERS = {"jsonl": BitextJsonlWriter, "parquet": BitextParquetWriter}
 COLUMN_PRESETS = {"paracrawl_v3": PARACRAWL_V3_COLUMNS}
-BUNDLED = "bundled:"
 RECIPE_KEYS = {"name", "description", "flores", "sources", "steps", "output"}
 OUTPUT_KEYS = {"formats", "chat_layouts"}
 # constructor arguments a recipe does not set: the runner wires them
-WIRED_ARGS = {"self", "data_folder", "exclusion_writer"}
+WIRED_ARGS = frozenset({"self", "data_folder", "exclusion_writer"})
+__all__ = ["BUNDLED", "Recipe", "RecipeError", "Source", "bundled_data", "load_recipe", "parse_recipe",
+           "recipe_names", "resolve_path"]
 
 
-class RecipeError(ValueError):
-    """A recipe that cannot run; the message names the recipe and the key."""
+class RecipeError(ConfigError, ValueError):
+    """A recipe that cannot run (exit 2); the message names the recipe and the key."""
 
 
 @dataclass
@@ -171,32 +177,18 @@ class Recipe:
         return folders
 
 
-def bundled_data() -> Path:
-    return Path(str(files("xplus.curate") / "data" / "demo"))
-
-
-def resolve_path(path: str) -> str:
-    return str(bundled_data() / path.removeprefix(BUNDLED)) if path.startswith(BUNDLED) else path
-
-
-def recipe_names() -> list[str]:
-    return sorted(p.name.removesuffix(".yaml") for p in files("xplus.pipelines").joinpath("recipes").iterdir()
-                  if p.name.endswith(".yaml"))
-
-
 def load_recipe(name_or_path: str, flores: str | None = None, loss_model: str | None = None) -> Recipe:
     """A bundled recipe by name (`demo`) or a YAML file path; `flores` and `loss_model` override the recipe's."""
-    path = Path(name_or_path)
-    if not path.is_file():
-        bundled = files("xplus.pipelines").joinpath("recipes", f"{name_or_path}.yaml")
-        if not bundled.is_file():
-            raise RecipeError(f"no recipe file {name_or_path!r} and no bundled recipe of that name "
-                              f"(bundled: {', '.join(recipe_names())})")
-        path = Path(str(bundled))
+    path = recipe_file(name_or_path)
+    if path is None:
+        raise RecipeError(f"no recipe file {name_or_path!r} and no bundled recipe of that name "
+                          f"(bundled: {', '.join(recipe_names())})")
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as err:
-        raise RecipeError(f"{path}: not valid YAML: {err}") from err
+        mark = getattr(err, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark else str(path)
+        raise RecipeError(f"{where}: not valid YAML: {getattr(err, 'problem', None) or err}") from err
     if isinstance(data, dict) and flores:
         data["flores"] = flores
     if isinstance(data, dict) and loss_model and isinstance(data.get("steps"), dict) and LOSS_STEP in data["steps"]:
@@ -212,10 +204,13 @@ def parse_recipe(data: Any, origin: str) -> Recipe:
         fail("(top)", "a recipe is a mapping with keys " + ", ".join(sorted(RECIPE_KEYS)))
     if unknown := set(data) - RECIPE_KEYS:
         fail(", ".join(sorted(unknown)), f"unknown key(s); a recipe has {sorted(RECIPE_KEYS)}")
-    recipe = Recipe(name=str(data.get("name") or Path(origin).stem), origin=origin,
-                    description=str(data.get("description", "")))
+    for key in ("name", "description", "flores"):
+        if data.get(key) is not None and not isinstance(data[key], str):
+            fail(key, f"expected a string, got {data[key]!r}")
+    recipe = Recipe(name=data.get("name") or Path(origin).stem, origin=origin,
+                    description=data.get("description") or "")
     if data.get("flores"):
-        recipe.flores = resolve_path(str(data["flores"]))
+        recipe.flores = resolve_path(data["flores"])
         if not Path(recipe.flores).is_dir():
             fail("flores", f"{recipe.flores} is not a folder (a FLORES-101/200 release with dev/ and devtest/)")
     sources = data.get("sources")
@@ -226,37 +221,70 @@ def parse_recipe(data: Any, origin: str) -> Recipe:
     steps = data.get("steps") or {}
     if not isinstance(steps, dict):
         fail("steps", f"a mapping of step name -> arguments ({', '.join(STEPS)})")
-    if unknown := set(steps) - set(STEPS):
-        fail(f"steps.{sorted(unknown)[0]}", f"unknown step; known: {', '.join(STEPS)}")
-    for step in STEPS:
-        if step not in steps:
-            continue
-        options = _check_args(STEPS[step], dict(steps[step] or {}), f"steps.{step}", fail)
-        if step == LOSS_STEP and "model" in options and not options["model"]:
-            recipe.notices.append(f"step 'loss' skipped: no scoring model configured; {LOSS_MODEL_HINT}. "
-                                  f"The output is NOT quality-filtered by a translation model.")
-            continue
-        flores_arg = FLORES_STEPS.get(step)
-        if flores_arg and flores_arg not in options and not (step == LOSS_STEP and options.get("thresholds")):
-            if recipe.flores is None and step == LOSS_STEP:
-                recipe.notices.append("step 'loss' calibrates on the Hub's FLORES (no `flores:` folder given)")
-            elif recipe.flores is None:
-                recipe.notices.append(f"step {step!r} skipped: it needs FLORES (set `flores:` in the recipe "
-                                      f"or `{flores_arg}` in its arguments)")
-                continue
-            else:
-                options[flores_arg] = recipe.flores
-        recipe.steps[step] = options
-    output = data.get("output") or {}
+    if unknown := [step for step in steps if step not in STEPS]:
+        fail(f"steps.{unknown[0]}", f"unknown step; known: {', '.join(STEPS)}")
+    _check_order(list(steps), fail)
+    for step, raw in steps.items():
+        options = _step_options(recipe, step, raw, fail)
+        if options is not None:
+            recipe.steps[step] = options
+    _parse_output(recipe, data.get("output") or {}, fail)
+    return recipe
+
+
+def _check_order(names: list[str], fail) -> None:
+    """Steps run in the order written; refuse the orders the runner cannot honour."""
+    if TEMPLATE_STEP in names and names[-1] != TEMPLATE_STEP:
+        fail(f"steps.{TEMPLATE_STEP}", f"must be the last step (it turns pairs into chats), but "
+                                       f"{names[names.index(TEMPLATE_STEP) + 1]!r} follows it")
+    if LOSS_STEP in names and DEDUP_STEP in names and names.index(LOSS_STEP) < names.index(DEDUP_STEP):
+        fail(f"steps.{LOSS_STEP}", f"must come after {DEDUP_STEP!r} (a multi-task run scores the loss in the "
+                                   f"stage after the dedup barrier)")
+
+
+def _step_options(recipe: Recipe, step: str, raw: Any, fail) -> dict[str, Any] | None:
+    """The step's validated arguments, with the recipe's FLORES folder wired in; None when the step is skipped
+    (a notice says why)."""
+    key = f"steps.{step}"
+    if raw is not None and not isinstance(raw, dict):
+        fail(key, f"arguments must be a mapping, got {raw!r}")
+    options = dict(raw or {})
+    if step == LOSS_STEP and "model" in options and not options["model"]:
+        _typed(STEPS[step], {k: v for k, v in options.items() if k != "model"}, key, fail, partial=True)
+        recipe.notices.append(f"step 'loss' skipped: no scoring model configured; {LOSS_MODEL_HINT}. "
+                              f"The output is NOT quality-filtered by a translation model.")
+        return None
+    flores_arg = FLORES_STEPS.get(step)
+    if flores_arg and flores_arg not in options and not (step == LOSS_STEP and options.get("thresholds")):
+        if recipe.flores is None and step == LOSS_STEP:
+            recipe.notices.append("step 'loss' calibrates on the Hub's FLORES (no `flores:` folder given)")
+        elif recipe.flores is None:
+            _typed(STEPS[step], options, key, fail, partial=True)
+            recipe.notices.append(f"step {step!r} skipped: it needs FLORES (set `flores:` in the recipe "
+                                  f"or `{flores_arg}` in its arguments)")
+            return None
+        else:
+            options[flores_arg] = recipe.flores
+    options = _typed(STEPS[step], options, key, fail)
+    if step == LOSS_STEP and (problem := missing_local_path(options.get("model", ""))):
+        fail(f"{key}.model", problem)
+    _dry_build(lambda: STEPS[step](**options), key, fail)
+    return options
+
+
+def _parse_output(recipe: Recipe, output: Any, fail) -> None:
+    if not isinstance(output, dict):
+        fail("output", f"a mapping with {sorted(OUTPUT_KEYS)}, got {output!r}")
     if unknown := set(output) - OUTPUT_KEYS:
         fail(f"output.{sorted(unknown)[0]}", f"unknown key; output has {sorted(OUTPUT_KEYS)}")
-    recipe.formats = list(output.get("formats", ["jsonl"]))
-    if bad := [f for f in recipe.formats if f not in WRITERS]:
-        fail("output.formats", f"unknown format(s) {bad}; known: {', '.join(WRITERS)}")
-    recipe.chat_layouts = list(output.get("chat_layouts", ["messages"]))
-    if bad := [f for f in recipe.chat_layouts if f not in LAYOUTS]:
-        fail("output.chat_layouts", f"unknown layout(s) {bad}; known: {', '.join(LAYOUTS)}")
-    return recipe
+    for key, known, attribute in (("formats", WRITERS, "formats"), ("chat_layouts", LAYOUTS, "chat_layouts")):
+        values = output.get(key, getattr(recipe, attribute))
+        if not isinstance(values, list):
+            fail(f"output.{key}", f"expected a list, got {values!r}")
+        if bad := [v for v in values if v not in known]:
+            fail(f"output.{key}", f"unknown {'format' if key == 'formats' else 'layout'}(s) {bad}; "
+                                  f"known: {', '.join(known)}")
+        setattr(recipe, attribute, list(values))
 
 
 def _parse_source(raw: Any, key: str, fail) -> Source:
@@ -269,6 +297,8 @@ def _parse_source(raw: Any, key: str, fail) -> Source:
     path = options.pop("path", None)
     if not path and not options.get("hub_dataset"):
         fail(f"{key}.path", "missing (a folder, a remote path, or bundled:<folder>)")
+    if path is not None and not isinstance(path, str):
+        fail(f"{key}.path", f"expected a string, got {path!r}")
     if isinstance(options.get("columns"), str):
         preset = options["columns"]
         if preset not in COLUMN_PRESETS:
@@ -277,25 +307,37 @@ def _parse_source(raw: Any, key: str, fail) -> Source:
     for side in ("src_lang", "tgt_lang"):
         if side not in options:
             fail(f"{key}.{side}", "missing")
-    _check_args(READERS[reader], options, key, fail)
+    options = _typed(READERS[reader], options, key, fail)
     _check_languages(options, key, fail)
-    return Source(reader, str(path or ""), options)
+    _dry_build(lambda: READERS[reader](resolve_path(path) if path else None, **options), key, fail)
+    return Source(reader, path or "", options)
 
 
-def _check_args(block: type, options: Any, key: str, fail) -> dict[str, Any]:
-    if not isinstance(options, dict):
-        fail(key, "arguments must be a mapping")
-    accepted = set(inspect.signature(block.__init__).parameters) - WIRED_ARGS
-    if unknown := set(options) - accepted:
-        fail(f"{key}.{sorted(unknown)[0]}", f"not an argument of {block.__name__}; accepted: {sorted(accepted)}")
-    return options
+def _typed(block: type, options: dict[str, Any], key: str, fail, partial: bool = False) -> dict[str, Any]:
+    """The arguments type-checked against `block`'s constructor (and coerced: `1e-5` is a float)."""
+    try:
+        return validate_arguments(block, options, WIRED_ARGS, partial=partial)
+    except TypedError as err:
+        fail(f"{key}.{err.key}" if err.key else key, err.message)
+
+
+def _dry_build(build, key: str, fail) -> None:
+    """Build the block once and throw it away: its constructor's range checks run now, not mid-run."""
+    try:
+        build()
+    except (ValueError, TypeError) as err:
+        fail(key, str(err))
 
 
 def _check_languages(options: dict[str, Any], key: str, fail) -> None:
     from xplus.curate.languages import UnknownLanguageError, normalize
 
+    codes = {}
     for side in ("src_lang", "tgt_lang"):
         try:
-            normalize(str(options[side]))
+            codes[side] = normalize(options[side])
         except UnknownLanguageError as err:
             fail(f"{key}.{side}", str(err))
+    if codes["src_lang"] == codes["tgt_lang"]:
+        fail(f"{key}.tgt_lang", f"{options['tgt_lang']!r} is the same language as src_lang {options['src_lang']!r} "
+                                f"({codes['src_lang']}); a source pairs two different languages")

@@ -7,16 +7,26 @@
 - `sensitivity`: per-layer gradient nuclear norms on FLORES dev pairs -> JSON + PNG;
 - `sweep`: train one layer at a time and score each -> JSON + PNG;
 - `suggest`: bottom/top layer sets avoiding the most sensitive middle layers, from `sensitivity`'s JSON.
+
+The flags of `run` and `sweep` are made from `TrainConfig`'s fields (one flag per field, its help the field's),
+so a field and its flag cannot drift apart. `-o` names what the command produces, as in every group: the
+trained model's folder for `run`, the JSON result for `sensitivity` and `sweep` (whose training runs go to
+`--output-dir`).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
+import types
+import typing
 from pathlib import Path
 
-from xplus.train.config import METHODS, TrainConfig, load_config
+from xplus.curate.errors import XplusError
+from xplus.curate.typed import missing_local_path
+from xplus.train.config import METHODS, TrainConfig, TrainConfigError, config_from_mapping, load_config
 from xplus.train.layers import PAPER_STAGES, format_ranges, model_num_layers, resolve_layers
 
 
@@ -50,30 +60,49 @@ def add_parser(groups: argparse._SubParsersAction) -> argparse.ArgumentParser:
     return parser
 
 
-def _config_flags(parser: argparse.ArgumentParser) -> None:
+#: fields set in YAML only (nested settings)
+YAML_ONLY = ("lora",)
+METAVARS = {"model": "PATH_OR_ID", "data": "PATH_OR_ID", "output_dir": "DIR", "stages": "SPEC",
+            "push_to_hub": "REPO_ID"}
+
+
+def _config_flags(parser: argparse.ArgumentParser, output_short: bool = True, skip: tuple[str, ...] = ()) -> None:
+    """CONFIG and one flag per `TrainConfig` field (its type, choices and help from the field); a flag left out
+    keeps the YAML's value, or the field's default."""
     parser.add_argument("config", nargs="?", metavar="CONFIG", help="YAML training config (flags override it)")
-    parser.add_argument("--model", help="hub id or local path of the model")
-    parser.add_argument("--data", help="chat records: JSONL/parquet file or folder, or a Hub dataset id")
-    parser.add_argument("-o", "--output-dir")
-    parser.add_argument("--method", choices=METHODS)
-    parser.add_argument("--stages", nargs="+", metavar="SPEC", help="one layer spec per stage")
-    parser.add_argument("--learning-rate", type=float)
-    parser.add_argument("--min-lr", type=float)
-    parser.add_argument("--max-length", type=int)
-    parser.add_argument("--max-samples", type=int)
-    parser.add_argument("--gradient-accumulation-steps", type=int)
-    parser.add_argument("--packing", action="store_true", default=None)
-    parser.add_argument("--gradient-checkpointing", action="store_true", default=None)
-    parser.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=None)
-    parser.add_argument("--save-steps", type=int)
-    parser.add_argument("--seed", type=int)
+    hints = typing.get_type_hints(TrainConfig)
+    for spec in dataclasses.fields(TrainConfig):
+        if spec.name in YAML_ONLY + skip:
+            continue
+        flag = "--" + spec.name.replace("_", "-")
+        names = ["-o", flag] if spec.name == "output_dir" and output_short else [flag]
+        parser.add_argument(*names, dest=spec.name, default=None, help=_flag_help(spec),
+                            **_flag_kind(spec.name, hints[spec.name]))
+
+
+def _flag_kind(name: str, annotation: typing.Any) -> dict[str, typing.Any]:
+    """argparse's type, action, nargs, metavar or choices for a field of this annotation."""
+    if isinstance(annotation, types.UnionType):  # `int | None` -> int
+        annotation = next(a for a in typing.get_args(annotation) if a is not type(None))
+    base = typing.get_origin(annotation) or annotation
+    if name == "method":
+        return {"choices": METHODS}
+    if base is bool:
+        return {"action": argparse.BooleanOptionalAction}
+    if base is list:
+        return {"nargs": "+" if name == "stages" else "*", "metavar": METAVARS.get(name, "NAME")}
+    return {"type": base} if base in (int, float) else {"metavar": METAVARS.get(name, name.upper())}
+
+
+def _flag_help(spec: dataclasses.Field) -> str:
+    default = "" if spec.default in (dataclasses.MISSING, None) else f" (default: {spec.default})"
+    return spec.metadata.get("help", "") + default
 
 
 def _add_run(commands: argparse._SubParsersAction) -> None:
     run = commands.add_parser("run", help="train (layer-selective, full or LoRA)",
                               description="Train from a YAML config and/or flags; the paper's recipe by default.")
     _config_flags(run)
-    run.add_argument("--push-to-hub", metavar="REPO_ID")
     run.add_argument("--resume", action="store_true", help="continue from the latest checkpoint in the output dir")
     run.set_defaults(func=run_train)
 
@@ -92,11 +121,11 @@ def _add_sensitivity(commands: argparse._SubParsersAction) -> None:
 
 def _add_sweep(commands: argparse._SubParsersAction) -> None:
     sweep = commands.add_parser("sweep", help="train one layer at a time and score each")
-    _config_flags(sweep)
+    _config_flags(sweep, output_short=False, skip=("push_to_hub",))
     sweep.add_argument("--layers", default="all", metavar="SPEC", help="layers to sweep")
     sweep.add_argument("--heldout", required=True, help="held-out chat records scored by assistant-token loss")
-    sweep.add_argument("--heldout-samples", type=int, default=200)
-    sweep.add_argument("--output", required=True, help="JSON path (the PNG goes next to it)")
+    sweep.add_argument("--heldout-samples", type=int, default=200, help="held-out records scored")
+    sweep.add_argument("-o", "--output", required=True, help="JSON path (the PNG goes next to it)")
     sweep.set_defaults(func=run_sweep)
 
 
@@ -110,20 +139,27 @@ def _add_suggest(commands: argparse._SubParsersAction) -> None:
 
 
 def _config(args: argparse.Namespace) -> TrainConfig:
-    flags = {k: getattr(args, k) for k in ("model", "data", "output_dir", "method", "stages", "learning_rate",
-                                           "min_lr", "max_length", "max_samples", "gradient_accumulation_steps",
-                                           "packing", "gradient_checkpointing", "bf16", "save_steps", "seed")}
-    flags["push_to_hub"] = getattr(args, "push_to_hub", None)
+    names = [spec.name for spec in dataclasses.fields(TrainConfig)]
+    flags = {name: getattr(args, name) for name in names if getattr(args, name, None) is not None}
     if args.config:
         return load_config(args.config, **flags)
-    if not (args.model and args.data):
-        raise ValueError("give a CONFIG file or both --model and --data")
-    return TrainConfig(**{k: v for k, v in flags.items() if v is not None})
+    if not (flags.get("model") and flags.get("data")):
+        raise TrainConfigError("give a CONFIG file or both --model and --data")
+    return config_from_mapping(flags, "flags")
+
+
+def _check_model(model: str) -> None:
+    if problem := missing_local_path(model):
+        raise TrainConfigError(f"--model: {problem}")
 
 
 def _fail(command: str, err: Exception) -> int:
-    print(f"xplus train {command}: error: {err}", file=sys.stderr)
-    return 2
+    """A few lines on stderr; exit 2 for a config or usage error, 1 for data and files."""
+    lines = str(err).strip().splitlines() or [type(err).__name__]
+    print(f"xplus train {command}: error: " + "\n".join(lines[:3]), file=sys.stderr)
+    if isinstance(err, XplusError):
+        return err.exit_code
+    return 1 if isinstance(err, OSError) else 2
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -148,7 +184,7 @@ def run_sensitivity(args: argparse.Namespace) -> int:
     from xplus.train.model import load_tokenizer
 
     try:
-
+        _check_model(args.model)
         tokenizer = load_tokenizer(args.model)
         dtype = torch.bfloat16 if torch.cuda.is_available() else torch.float32
         model = AutoModelForCausalLM.from_pretrained(args.model, dtype=dtype)
@@ -205,6 +241,8 @@ def run_suggest(args: argparse.Namespace) -> int:
 def run_layers(args: argparse.Namespace) -> int:
     """Print, per stage, the spec, its layers as compact ranges, and their count."""
     try:
+        if args.model is not None:
+            _check_model(args.model)
         num_layers = args.num_layers if args.model is None else model_num_layers(args.model)
         rows = [(str(i), spec, resolve_layers(spec, num_layers)) for i, spec in enumerate(args.specs, 1)]
     except (OSError, ValueError) as err:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import re
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -56,10 +57,10 @@ def test_demo_outputs_agree_across_formats(demo_run):
     assert labelled and all("label" in r["extra"] or r["extra"].get("bicleaner") for r in labelled)
 
 
-def test_existing_run_needs_resume_or_overwrite(demo_run):
+def test_existing_run_needs_resume_or_overwrite(demo_run, capsys):
     run_dir, _ = demo_run
-    with pytest.raises(SystemExit, match="--resume"):
-        main(["curate", "run", "demo", "-o", str(run_dir)])
+    assert main(["curate", "run", "demo", "-o", str(run_dir)]) == 2  # a usage error: one line, exit 2
+    assert "--resume" in capsys.readouterr().err
     assert main(["curate", "run", "demo", "-o", str(run_dir), "--resume"]) == 0  # completed: nothing redone
     assert len(_jsonl_rows(run_dir / "output" / "jsonl")) == run_funnel(run_dir).output
 
@@ -111,15 +112,56 @@ def test_recipe_errors_name_the_key(tmp_path):
         ({**good, "steps": {"clean": {"normalisation": "NFC"}}}, "steps.clean.normalisation: not an argument"),
         ({**good, "steps": {"dedupe": {}}}, "steps.dedupe: unknown step"),
         ({**good, "output": {"formats": ["csv"]}}, "output.formats: unknown format"),
+        # types, from the blocks' constructor annotations; ranges, from their constructors
+        ({**good, "steps": {"length": {"min_units": "two"}}}, "r.yaml: steps.length.min_units: expected an integer, "
+                                                              "got 'two'"),
+        ({**good, "steps": {"length": {"min_ratio": 1.5}}}, "r.yaml: steps.length: min_ratio must be in (0, 1]"),
+        ({**good, "steps": {"clean": {"fix_mojibake": "maybe"}}}, "steps.clean.fix_mojibake: expected true or false"),
+        ({**good, "steps": {"dedup": {"policy": "first"}}}, "steps.dedup.policy: expected one of 'keep_one' or "
+                                                            "'max_conflicts', got 'first'"),
+        ({**good, "steps": {"lid": {"min_probability": {"de": "high"}}}}, "steps.lid.min_probability.de: expected a "
+                                                                           "number, got 'high'"),
+        ({**good, "steps": {"loss": {"percentile": 0}}}, "steps.loss: percentile must be in (0, 100]"),
+        ({**good, "steps": {"loss": {"model": "/no/such/nllb"}}}, "steps.loss.model: /no/such/nllb: no such file"),
+        ({**good, "steps": {"clean": ["NFC"]}}, "steps.clean: arguments must be a mapping"),
+        ({"sources": [{**good["sources"][0], "limit": "ten"}]}, "sources[0].limit: expected an integer, got 'ten'"),
+        ({"sources": [{**good["sources"][0], "tgt_lang": False}]}, "sources[0].tgt_lang: expected a string, got False"),
+        ({"sources": [{**good["sources"][0], "tgt_lang": "eng"}]}, "sources[0].tgt_lang: 'eng' is the same language "
+                                                                   "as src_lang 'en' (eng_Latn)"),
     ]
     for data, message in cases:
-        with pytest.raises(RecipeError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        with pytest.raises(RecipeError, match=re.escape(message)):
             parse_recipe(data, "r.yaml")
     with pytest.raises(RecipeError, match="bundled: demo"):
         load_recipe("no-such-recipe")
     (tmp_path / "bad.yaml").write_text("sources: [\n")
-    with pytest.raises(RecipeError, match="not valid YAML"):
+    with pytest.raises(RecipeError, match="bad.yaml:2: not valid YAML"):
         load_recipe(str(tmp_path / "bad.yaml"))
+
+
+def test_recipe_values_are_coerced_as_their_types():
+    """PyYAML reads `1e-1` as a string; the block's `float` annotation makes it the float."""
+    import yaml
+
+    data = yaml.safe_load("sources: [{reader: moses, path: x, src_lang: en, tgt_lang: de, limit: '5'}]\n"
+                          "steps: {length: {min_ratio: 1e-1}}\n")
+    assert data["steps"]["length"]["min_ratio"] == "1e-1"
+    recipe = parse_recipe(data, "r.yaml")
+    assert recipe.steps["length"] == {"min_ratio": 0.1} and recipe.sources[0].options["limit"] == 5
+    (length,) = [b for b in recipe.build("/tmp/unused-run") if type(b).__name__ == "LengthRatioFilter"]
+    assert length.min_ratio == 0.1
+
+
+def test_step_order_is_honoured_or_refused():
+    good = {"sources": [{"reader": "moses", "path": "x", "src_lang": "en", "tgt_lang": "de"}]}
+    recipe = parse_recipe({**good, "steps": {"length": {}, "clean": {}, "template": {}}}, "r.yaml")
+    assert list(recipe.steps) == ["length", "clean", "template"]
+    names = [type(b).__name__ for b in recipe.build("/tmp/unused-run")]
+    assert names.index("LengthRatioFilter") < names.index("Cleaner") < names.index("InstructionTemplater")
+    with pytest.raises(RecipeError, match=re.escape("r.yaml: steps.template: must be the last step")):
+        parse_recipe({**good, "steps": {"template": {}, "clean": {}}}, "r.yaml")
+    with pytest.raises(RecipeError, match=re.escape("r.yaml: steps.loss: must come after 'dedup'")):
+        parse_recipe({**good, "steps": {"loss": {"thresholds": {"en-de": 3.0}}, "dedup": {}}}, "r.yaml")
 
 
 def test_demo_with_three_tasks_runs_the_multi_stage_dedup(demo_run, tmp_path):

@@ -72,7 +72,7 @@ def test_single_layer_sweep(qwen3_dir, chat_file, tmp_path):
     output = tmp_path / "sweep.json"
     assert main(["train", "sweep", "--model", str(qwen3_dir), "--data", str(chat_file), "--max-samples", "8",
                  "--learning-rate", "1e-2", "--layers", "0,4,7", "--heldout", str(chat_file), "--heldout-samples", "8",
-                 "-o", str(tmp_path / "run"), "--output", str(output)]) == 0
+                 "--output-dir", str(tmp_path / "run"), "-o", str(output)]) == 0
     sweep = json.loads(output.read_text())
     assert sweep["layers"] == [0, 4, 7] and len(sweep["scores"]) == 3
     assert all(s != sweep["baseline"] for s in sweep["scores"])
