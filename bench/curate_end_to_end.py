@@ -29,8 +29,9 @@ from pathlib import Path
 
 from xplus.curate.accounting import run_funnel, stage_logging_dirs
 from xplus.pipelines.cli import main as xplus
+from xplus.pipelines.shared_data import shared_data_dir
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "bitext"
+SHARED = shared_data_dir() / "bitext"
 SOURCES = [  # (folder, source file, target file, source lang, target lang)
     ("opus-globalvoices/en-sw", "GlobalVoices.en", "GlobalVoices.sw", "en", "sw"),
     ("tico19/eng-swa", "tico19-test.eng", "tico19-test.swa", "en", "sw"),

@@ -32,8 +32,9 @@ sys.path.insert(0, str(ROOT))  # the tiny model builders live with the tests
 
 from tests.evaluate.tiny import tiny_qwen3, tiny_tokenizer  # noqa: E402
 from xplus.evaluate.generate import HFGenerator, chat_prompt  # noqa: E402
+from xplus.pipelines.shared_data import shared_data_dir  # noqa: E402
 
-FLORES = ROOT.parent / "shared" / "data" / "flores200"
+FLORES = shared_data_dir() / "flores200"
 RESULTS = Path(__file__).parent / "results"
 ARCHS = {
     "tiny": {},

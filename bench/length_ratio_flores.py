@@ -16,8 +16,9 @@ from xplus.curate.languages import RECIPE_LANGUAGES
 from xplus.curate.length import LengthRatioFilter
 from xplus.curate.record import make_pair
 from xplus.curate.segment import count_units, mode_of
+from xplus.pipelines.shared_data import shared_data_dir
 
-DEV = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "flores200" / "dev"
+DEV = shared_data_dir() / "flores200" / "dev"
 OUT = Path(__file__).parent / "results" / "length_ratio_flores.md"
 
 

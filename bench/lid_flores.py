@@ -31,8 +31,9 @@ from xplus.curate.lid import (
     prepare_text,
 )
 from xplus.curate.record import make_pair
+from xplus.pipelines.shared_data import shared_data_dir
 
-FLORES = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "flores200"
+FLORES = shared_data_dir() / "flores200"
 DEFAULTS = (DEFAULT_MIN_WRONG_PROBABILITY, DEFAULT_MAX_EXPECTED_PROBABILITY)
 #: (min_wrong_probability, max_expected_probability) swept here and in `quality_paracrawl.py`: OpusFilter's rule
 #: (any other top label), the 0.1.0 default (top label only, p >= 0.6), then the two-threshold rule around its default

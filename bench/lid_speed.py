@@ -32,8 +32,9 @@ from datatrove.executor import LocalPipelineExecutor
 from xplus.curate.languages import RECIPE_LANGUAGES
 from xplus.curate.lid import DEFAULT_CACHE_SIZE, LanguageIdFilter
 from xplus.curate.record import make_pair, sides
+from xplus.pipelines.shared_data import shared_data_dir
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+SHARED = shared_data_dir()
 TICO = [("tico19/eng-swa", "tico19-test.swa", "swh_Latn"), ("tico19/eng-zho", "tico19-test.zho", "zho_Hans")]
 
 

@@ -28,8 +28,9 @@ from tokenizers import SentencePieceBPETokenizer
 from transformers import M2M100Config, M2M100ForConditionalGeneration, NllbTokenizer
 
 from xplus.curate.loss import PairScorer, reference_losses
+from xplus.pipelines.shared_data import shared_data_dir
 
-BITEXT = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "bitext" / "tico19"
+BITEXT = shared_data_dir() / "bitext" / "tico19"
 RESULTS = Path(__file__).parent / "results"
 ARCHS = {
     "tiny": dict(d_model=64, encoder_layers=2, decoder_layers=2, encoder_attention_heads=4,

@@ -7,7 +7,8 @@ TICO-19 en-sw/en-zh, Tatoeba LASER 16 languages <-> English; ~33k pairs). Sectio
   k, for each feature choice; how many distinct real pairs lie within k of each other; what each k / policy
   removes from the real pairs, with examples;
 - throughput: fingerprints per second on the same real pairs: ours (batched), datasketch MinHash(num_perm=128)
-  per pair (its usual use), a plain per-token Python SimHash;
+  per pair (its usual use; datasketch is no xplus dependency: `pip install datasketch` for this row, which is
+  left out without it), a plain per-token Python SimHash;
 - num_blocks: search + clustering time for k+1, k+2, k+3 pigeonhole blocks on 1M realistic pairs;
 - scaling: the fast path's core (fingerprints + `search_and_decide`, no datatrove I/O) on 1e4..2e6 realistic
   pairs (`realistic_pairs`: bounded near-duplicate rate and cluster sizes), each size in a fresh process: wall
@@ -41,18 +42,12 @@ import numpy as np  # noqa: E402
 
 from xplus.curate.languages import normalize  # noqa: E402
 from xplus.curate.segment import CHAR, mode_of, segment  # noqa: E402
-from xplus.curate.simhash.fingerprint import (  # noqa: E402
-    NEAR,
-    Fingerprints,
-    SimHashConfig,
-    decide,
-    fingerprint_batch,
-    hamming,
-    near_pairs,
-    search_and_decide,
-)
+from xplus.curate.simhash.decisions import Decision, decide, search_and_decide  # noqa: E402
+from xplus.curate.simhash.fingerprint import Fingerprints, SimHashConfig, fingerprint_batch, hamming  # noqa: E402
+from xplus.curate.simhash.search import near_pairs  # noqa: E402
+from xplus.pipelines.shared_data import shared_data_dir  # noqa: E402
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "bitext"
+SHARED = shared_data_dir() / "bitext"
 KS = (3, 4, 5, 6, 7, 8)
 
 
@@ -206,8 +201,6 @@ def python_simhash(source: str, target: str, src_code: str, trg_code: str) -> in
 
 
 def throughput(pairs, repeats: int) -> list[str]:
-    from datasketch import MinHash
-
     many = (pairs * (200_000 // len(pairs) + 1))[:200_000]
     config = SimHashConfig()
     rows = []
@@ -216,12 +209,18 @@ def throughput(pairs, repeats: int) -> list[str]:
     rows.append((f"ours: `fingerprint_batch`, batches of 20k (polars + numpy), best of {repeats}", len(many), best))
     few = pairs[:5_000]
 
-    def minhash():
-        for s, t, cs, ct, _ in few:
-            m = MinHash(num_perm=128)
-            m.update_batch([w.encode() for w in segment(s.lower(), mode_of(cs)) + segment(t.lower(), mode_of(ct))])
+    try:
+        from datasketch import MinHash
+    except ImportError:
+        print("datasketch is not installed (`pip install datasketch`): its MinHash row is left out", file=sys.stderr)
+    else:
+        def minhash():
+            for s, t, cs, ct, _ in few:
+                m = MinHash(num_perm=128)
+                m.update_batch([w.encode() for w in segment(s.lower(), mode_of(cs)) + segment(t.lower(), mode_of(ct))])
 
-    rows.append(("datasketch `MinHash(num_perm=128)`, one pair at a time (`update_batch`)", len(few), timed(minhash)))
+        rows.append(("datasketch `MinHash(num_perm=128)`, one pair at a time (`update_batch`)", len(few),
+                     timed(minhash)))
     rows.append(("plain Python SimHash, one token at a time", len(few),
                  timed(lambda: [python_simhash(*p[:4]) for p in few])))
     ours = rows[0][1] / rows[0][2]
@@ -324,7 +323,7 @@ def scale_point(n: int, kind: str, num_blocks: int | None = None) -> dict:
     return {"n": n, "kind": kind, "blocks": config.blocks, "seconds": done - start,
             "fingerprint_s": fingerprinted - start, "search_s": done - fingerprinted,
             "peak_mb": memory_mb("VmHWM") - before, "near_pairs": near, "dropped": int(decisions.dropped.sum()),
-            "dropped_near": int((decisions.code == NEAR).sum())}
+            "dropped_near": int((decisions.code == Decision.NEAR).sum())}
 
 
 def run_point(n: int, kind: str, num_blocks: int | None = None, repeats: int = 1) -> dict:

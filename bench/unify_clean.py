@@ -27,8 +27,9 @@ from datatrove.pipeline.writers import JsonlWriter
 from xplus.curate.clean import Cleaner
 from xplus.curate.readers.moses import MosesReader
 from xplus.curate.writers import BitextJsonlWriter, rejects_writer
+from xplus.pipelines.shared_data import shared_data_dir
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "bitext"
+SHARED = shared_data_dir() / "bitext"
 SOURCES = [  # (folder, source file, target file)
     ("opus-globalvoices/en-sw", "GlobalVoices.en", "GlobalVoices.sw"),
     ("tico19/eng-swa", "tico19-test.eng", "tico19-test.swa"),

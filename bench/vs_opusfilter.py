@@ -49,9 +49,10 @@ from xplus.curate.readers.tsv import PARACRAWL_V3_COLUMNS, TsvReader
 from xplus.curate.record import make_pair
 from xplus.curate.simhash import SimHashConfig, SimHashDedup
 from xplus.curate.writers import BitextJsonlWriter, rejects_writer
+from xplus.pipelines.shared_data import shared_data_dir
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared" / "data"
+SHARED = shared_data_dir()
 PARACRAWL = SHARED / "bitext" / "paracrawl-v3-labelled"
 PARACRAWL_LANGUAGES = ("cs", "de", "es", "fr", "hu")
 DEFAULT_OPUSFILTER_PYTHON = REPO / ".bench" / "opusfilter" / "bin" / "python"

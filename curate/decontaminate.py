@@ -7,8 +7,8 @@ model, and the exact match catches FLORES sentences too short to hold an n-gram.
 language's segmentation (`xplus.curate.segment`), so Chinese, Japanese and Thai are compared in characters.
 
 The index holds hashes only (FLORES text is never written anywhere by this step). FLORES comes from a local
-folder in the FLORES-200 (`dev/eng_Latn.dev`), FLORES-101 (`dev/eng.dev`) or plain (`dev/eng_Latn.txt`)
-layout; every language found there is indexed, the splits given by `splits`.
+release root, read by `xplus.curate.flores.Flores` in any of its layouts (FLORES-200, FLORES-101, plain
+`.txt`, FLORES+ names); every language found there is indexed, the splits given by `splits`.
 """
 
 from __future__ import annotations
@@ -21,14 +21,13 @@ from datatrove.data import Document
 from datatrove.pipeline.writers.disk_base import DiskWriter
 
 from xplus.curate.batch_filter import BatchFilter
-from xplus.curate.languages import UnknownLanguageError, normalize
+from xplus.curate.flores import Flores
 from xplus.curate.record import languages, mark_rejected, sides
 from xplus.curate.segment import CHAR, mode_of, segment
 
 STEP = "decontaminate"
 REASON = "decontamination"
 _PUNCT_OR_SPACE = regex.compile(r"[\p{P}\p{S}\p{Z}\s]+")
-FLORES_SUFFIXES = (".txt", ".dev", ".devtest")
 
 
 def _normalise(text: str) -> str:
@@ -43,19 +42,11 @@ def _ngrams(units: list[str], n: int) -> list[int]:
     return [hash("\x1f".join(units[i:i + n])) for i in range(len(units) - n + 1)]
 
 
-def flores_files(flores_dir: str | Path, splits: tuple[str, ...]) -> dict[str, list[Path]]:
-    """FLORES files by canonical language code, from any of the supported release layouts."""
-    found: dict[str, list[Path]] = {}
-    for split in splits:
-        for path in sorted((Path(flores_dir) / split).glob("*")):
-            if path.suffix not in FLORES_SUFFIXES:
-                continue
-            try:
-                code = normalize(path.stem.removesuffix(f".{split}"))
-            except UnknownLanguageError:
-                continue
-            found.setdefault(code, []).append(path)
-    if not found:
+def flores_files(flores_dir: str | Path, splits: tuple[str, ...]) -> dict[str, dict[str, Path]]:
+    """Per split, the FLORES file of every language under the local release root `flores_dir`; an error when
+    there is none."""
+    found = {split: Flores(str(flores_dir), split).files() for split in splits}
+    if not any(found.values()):
         raise FileNotFoundError(f"no FLORES files under {flores_dir}/{{{','.join(splits)}}}/ (expected e.g. "
                                 f"dev/eng_Latn.dev, dev/eng.dev or dev/eng_Latn.txt)")
     return found
@@ -65,7 +56,7 @@ class FloresDecontaminator(BatchFilter):
     """Drop pairs whose source or target holds FLORES text (exactly, or by a shared long n-gram).
 
     Args:
-        flores_dir: local FLORES folder (FLORES-200, FLORES-101 or plain `.txt` layout)
+        flores_dir: local FLORES release root (the folder holding dev/ and devtest/, any FLORES layout)
         splits: which splits to index (dev and devtest: the paper's tuning and test sets)
         word_ngram: n-gram length in words for word-segmented languages (datatrove's default 12)
         char_ngram: n-gram length in characters for zh, ja, th ... (about as much text as 12 words)
@@ -94,10 +85,10 @@ class FloresDecontaminator(BatchFilter):
 
     def _load(self) -> None:
         self._sentences = set()
-        for code, paths in flores_files(self.flores_dir, self.splits).items():
-            mode = mode_of(code)
-            for path in paths:
-                for line in path.read_text(encoding="utf-8").splitlines():
+        for split, files in flores_files(self.flores_dir, self.splits).items():
+            for code in files:
+                mode = mode_of(code)
+                for line in Flores(self.flores_dir, split).lines(code):
                     self._sentences.add(hash(_normalise(line)))
                     self._ngrams.update(_ngrams(_units(line, mode), self.ngram[mode]))
         self.stat_update("flores_sentences_indexed", value=len(self._sentences))

@@ -1,14 +1,11 @@
-"""FLORES-101 / FLORES-200 sentences and translation directions for `xplus evaluate translate`.
+"""FLORES for `xplus evaluate translate`: the test set (devtest by default, a Hub id only at a pinned
+revision) and the direction presets.
 
-A FLORES source is either a local directory or a Hub dataset id:
-
-- local directories in the release layouts: `<root>/<split>/<code>.<split>` with FLORES-200 codes
-  (`flores200_dataset/devtest/eng_Latn.devtest`) or FLORES-101 codes (`flores101_dataset/devtest/eng.devtest`),
-  and this repo's sample layout `<root>/<split>/<code>.txt` (`../shared/data/flores200/devtest/eng_Latn.txt`).
-  Whichever file exists is read, so one directory may hold any of them.
-- a Hub dataset id with one config per FLORES-200 code and a `text` or `sentence` column (e.g.
-  `openlanguagedata/flores_plus`). A revision (commit) must be given: a moving branch would change the test
-  set under the scores.
+Files, layouts, FLORES+ names and the spelling of a direction (`eng_Latn-swh_Latn`) live in
+`xplus.curate.flores`, shared with curation and training. A source here is a local release root
+(`../shared/data/flores200`, `flores200_dataset/`) or a Hub dataset id with one config per language (e.g.
+`openlanguagedata/flores_plus`) at a revision (a commit): a moving branch would change the test set under
+the scores.
 
 Line i of every language is the translation of line i of every other, so a direction is just two codes.
 Directions are presets over the chosen languages (`en-x`, `x-en`, `x-y`: every ordered non-English pair,
@@ -17,46 +14,14 @@ Directions are presets over the chosen languages (`en-x`, `x-en`, `x-y`: every o
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
+from xplus.curate.flores import ENGLISH, Direction, Flores
 from xplus.curate.languages import RECIPE_LANGUAGES, get_language
 
-ENGLISH = "eng_Latn"
+__all__ = ["ENGLISH", "PRESETS", "Direction", "FloresSource", "resolve_directions", "resolve_languages"]
+
 PRESETS = ("en-x", "x-en", "x-y", "all")
-TEXT_COLUMNS = ("text", "sentence")
-
-
-@dataclass(frozen=True)
-class Direction:
-    """A translation direction between two FLORES-200 codes; `group` is en->x, x->en or x->y."""
-
-    src: str
-    tgt: str
-
-    @property
-    def name(self) -> str:
-        return f"{self.src}-{self.tgt}"
-
-    @property
-    def group(self) -> str:
-        if self.src == ENGLISH:
-            return "en->x"
-        return "x->en" if self.tgt == ENGLISH else "x->y"
-
-    @classmethod
-    def parse(cls, name: str) -> Direction:
-        """`eng_Latn-zho_Hans`, `en-zh`, `EN-US-sw` ...: split at the hyphen that leaves two known codes."""
-        parts = name.split("-")
-        for cut in range(1, len(parts)):
-            try:
-                src, tgt = get_language("-".join(parts[:cut])), get_language("-".join(parts[cut:]))
-            except ValueError:
-                continue
-            if src.flores200 == tgt.flores200:
-                raise ValueError(f"direction {name!r} translates {src.flores200} into itself")
-            return cls(src.flores200, tgt.flores200)
-        raise ValueError(f"{name!r} is no direction: write SRC-TGT with two language codes (en-zh, eng_Latn-swh_Latn)")
 
 
 def resolve_languages(codes: list[str] | tuple[str, ...] | None) -> list[str]:
@@ -84,55 +49,16 @@ def resolve_directions(specs: list[str] | tuple[str, ...], languages: list[str])
     return list(dict.fromkeys(directions))
 
 
-@dataclass(frozen=True)
-class FloresSource:
-    """Where FLORES comes from: a local directory, or a Hub dataset id at a pinned revision."""
+class FloresSource(Flores):
+    """The evaluation's FLORES: `location` is a local release root, else a Hub dataset id, which must come
+    with a pinned `revision`; `segments(code)` are a language's sentences (`Flores.lines`)."""
 
-    location: str
-    split: str = "devtest"
-    revision: str | None = None
-
-    def __post_init__(self) -> None:
-        if self.split not in ("dev", "devtest"):
-            raise ValueError(f"FLORES split must be dev or devtest, not {self.split!r}")
-        if not self.is_local and not self.revision:
-            raise ValueError(f"{self.location!r} is no local directory, so it is read as a Hub dataset id, which "
+    def __init__(self, location: str, split: str = "devtest", revision: str | None = None):
+        if not Path(location).is_dir() and not revision:
+            raise ValueError(f"{location!r} is no local directory, so it is read as a Hub dataset id, which "
                              "needs a pinned revision (a commit hash): pass --revision")
-
-    @property
-    def is_local(self) -> bool:
-        return Path(self.location).is_dir()
-
-    def describe(self) -> dict[str, str | None]:
-        """What to record with the scores, so they can be traced to the exact test set."""
-        return {"location": self.location, "split": self.split, "revision": self.revision}
+        at = Flores.at(location, split, revision)
+        super().__init__(at.root, at.split, at.hub_dataset, at.hub_revision)
 
     def segments(self, code: str) -> list[str]:
-        """The sentences of one language, in FLORES order."""
-        language = get_language(code)
-        if self.is_local:
-            return self._local(language.flores200, language.flores101)
-        return self._hub(language.flores200)
-
-    def _local(self, flores200: str, flores101: str | None) -> list[str]:
-        folder = Path(self.location) / self.split
-        names = [f"{flores200}.{self.split}", f"{flores200}.txt"]
-        if flores101:
-            names.append(f"{flores101}.{self.split}")
-        for name in names:
-            path = folder / name
-            if path.is_file():
-                with open(path, encoding="utf-8", newline="\n") as handle:
-                    return [line.rstrip("\r\n") for line in handle]
-        raise FileNotFoundError(f"no FLORES {self.split} file for {flores200} in {folder}: looked for "
-                                f"{', '.join(names)}")
-
-    def _hub(self, flores200: str) -> list[str]:
-        from datasets import load_dataset
-
-        rows = load_dataset(self.location, flores200, split=self.split, revision=self.revision)
-        column = next((name for name in TEXT_COLUMNS if name in rows.column_names), None)
-        if column is None:
-            raise ValueError(f"{self.location} ({flores200}) has no {' or '.join(TEXT_COLUMNS)} column: "
-                             f"{rows.column_names}")
-        return list(rows[column])
+        return self.lines(code)

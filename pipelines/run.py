@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 from xplus.curate.accounting import run_funnel
+from xplus.curate.flores import format_direction
 from xplus.curate.report import RunReport
 from xplus.pipelines.executors import EXECUTORS, ExecutorOptions, run_stages
 from xplus.pipelines.recipe import load_recipe, recipe_names
@@ -43,10 +44,11 @@ def add_run_parser(curate_commands: argparse._SubParsersAction) -> None:
 
 
 def merge_thresholds(run_dir: Path) -> None:
-    """The loss thresholds every task used, as one `{src→trg: threshold}` table saved with the run."""
+    """The loss thresholds every task used, as one `{src-trg: threshold}` table saved with the run (the direction
+    spelled as `thresholds:` reads it back)."""
     tables = sorted((run_dir / "loss_thresholds").glob("*.json"))
     if tables:
-        merged = {f"{row['src']}→{row['trg']}": row["value"] for table in tables
+        merged = {format_direction(row["src"], row["trg"]): row["value"] for table in tables
                   for row in json.loads(table.read_text())}
         (run_dir / "loss_thresholds.json").write_text(json.dumps(merged, indent=1, ensure_ascii=False) + "\n")
 

@@ -12,12 +12,13 @@ from pathlib import Path
 import pytest
 from datatrove.executor import LocalPipelineExecutor
 
+# where the real sample data is: the package's one rule ($XPLUS_SHARED_DATA, else ../shared/data), as the
+# benchmarks and the toy end-to-end run locate it
+from xplus.pipelines.shared_data import shared_data_dir
+
+__all__ = ["REPO_ROOT", "block_stats", "run_pipeline", "shared_data_dir"]
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
-
-
-def shared_data_dir() -> Path:
-    """`../shared/data` next to the repo root (or `$XPLUS_SHARED_DATA`)."""
-    return Path(os.environ.get("XPLUS_SHARED_DATA", REPO_ROOT.parent / "shared" / "data"))
 
 
 @pytest.fixture(scope="session")

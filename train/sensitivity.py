@@ -23,6 +23,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from xplus.curate.flores import Flores, format_direction, parse_direction
 from xplus.curate.prompts import benchmax_prompt, chat_messages
 from xplus.train.data import IGNORE_INDEX, Encoded, build_examples, collate
 from xplus.train.layers import format_ranges
@@ -34,14 +35,21 @@ Scorer = Callable[[nn.Module, Any], float]
 
 
 def flores_records(flores_dir: str | Path, directions: list[str], n: int) -> dict[str, list[dict]]:
-    """Chat records of the first `n` FLORES lines per direction `src-tgt` (e.g. `eng_Latn-swh_Latn`)."""
+    """Chat records of the first `n` FLORES dev lines per direction (`eng_Latn-swh_Latn`, any code form).
+
+    `flores_dir` is the FLORES release root (the folder holding `dev/`), as for every `--flores`; a folder
+    named `dev` that holds no `dev/` of its own is read as the dev split itself (what earlier versions took).
+    Keys are the directions in their one spelling (`xplus.curate.flores.format_direction`)."""
+    root = Path(flores_dir)
+    if root.name == "dev" and not (root / "dev").is_dir():
+        root = root.parent
+    flores = Flores(str(root), "dev")
     out = {}
     for direction in directions:
-        src, tgt = direction.split("-")
-        lines = {code: (Path(flores_dir) / f"{code}.txt").read_text(encoding="utf-8").splitlines()[:n]
-                 for code in (src, tgt)}
-        out[direction] = [{"messages": chat_messages(benchmax_prompt(s, src, tgt), t)}
-                          for s, t in zip(lines[src], lines[tgt], strict=True)]
+        src, tgt = parse_direction(direction)
+        pairs = zip(flores.lines(src)[:n], flores.lines(tgt)[:n], strict=True)
+        out[format_direction(src, tgt)] = [{"messages": chat_messages(benchmax_prompt(s, src, tgt), t)}
+                                           for s, t in pairs]
     return out
 
 

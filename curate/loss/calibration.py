@@ -4,16 +4,11 @@ Losses are not comparable across directions (scoring into Telugu is harder than 
 direction gets its own threshold: the `percentile` (90) of the same loss on FLORES dev, professional
 translations of the same sentences in every language. A pair scoring worse than 90% of FLORES is dropped.
 
-FLORES comes from a local folder in any of its layouts, for the split asked (`dev`):
-
-- FLORES-200 release: `<dir>/dev/eng_Latn.dev`
-- FLORES-101 release: `<dir>/dev/eng.dev`
-- one file per language, as in this repo's sample: `<dir>/dev/eng_Latn.txt`
-
-or, without a folder, from the Hub dataset `openlanguagedata/flores_plus` (gated: accept its terms and log
-in; pin `hub_revision`). Thresholds are cached as JSON, one file per key: model, model revision, direction,
-`directions`, percentile and a checksum of the FLORES lines used, so a new model, revision, percentile or
-FLORES release recomputes and nothing else does. The table of thresholds (numbers, never FLORES text) is
+FLORES comes from `xplus.curate.flores.Flores`: a local release root in any FLORES layout, or the Hub
+dataset `openlanguagedata/flores_plus` (gated: accept its terms and log in; pin `hub_revision`). Thresholds
+are cached as JSON, one file per key: model, model revision, direction, `directions`, percentile and a
+checksum of the FLORES lines used, so a new model, revision, percentile or FLORES release recomputes and
+nothing else does. The table of thresholds (numbers, never FLORES text) is
 written with the run by `Calibrator.write_table`.
 """
 
@@ -28,61 +23,15 @@ from pathlib import Path
 import numpy as np
 from datatrove.io import DataFolderLike, get_datafolder
 
-from xplus.curate.languages import get_language
+from xplus.curate.flores import FLORES_PLUS, Flores, FloresNotFoundError, format_direction, parse_direction
 from xplus.curate.loss.scorer import DIRECTIONS, PairScorer
 
-FLORES_PLUS = "openlanguagedata/flores_plus"
-#: FLORES+ renamed Chinese after its spoken language (`cmn`); the registry keeps FLORES-200's `zho`
-_FLORES_PLUS_CODES = {"zho_Hans": "cmn_Hans", "zho_Hant": "cmn_Hant"}
+#: `Flores`, `FloresNotFoundError`, `FLORES_PLUS` and `parse_direction` live in `xplus.curate.flores`; they are
+#: importable from here too, where the loss filter and its callers first found them
+__all__ = ["DEFAULT_CACHE_DIR", "FLORES_PLUS", "Calibrator", "Flores", "FloresNotFoundError", "Threshold",
+           "parse_direction"]
+
 DEFAULT_CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "xplus" / "loss_thresholds"
-
-
-class FloresNotFoundError(FileNotFoundError):
-    """FLORES sentences needed to calibrate a direction are not where they were looked for."""
-
-
-@dataclass(frozen=True)
-class Flores:
-    """Where FLORES sentences come from: a local folder (`local_dir`) or else the Hub (`hub_dataset`)."""
-
-    local_dir: str | None = None
-    split: str = "dev"
-    hub_dataset: str = FLORES_PLUS
-    hub_revision: str | None = None
-
-    def candidates(self, code: str) -> list[Path]:
-        """The files that may hold a language's sentences under `local_dir`, in the order they are tried."""
-        lang = get_language(code)
-        names = [f"{lang.flores200}.txt", f"{lang.flores200}.{self.split}"]
-        if lang.flores101:
-            names.append(f"{lang.flores101}.{self.split}")
-        return [Path(self.local_dir or ".") / self.split / name for name in names]
-
-    def lines(self, code: str) -> list[str]:
-        """A language's sentences, in FLORES order (line i of every language translates the same sentence)."""
-        if self.local_dir is None:
-            return self._hub_lines(code)
-        for path in self.candidates(code):
-            if path.is_file():
-                return path.read_text(encoding="utf-8").splitlines()
-        raise FloresNotFoundError(f"no FLORES {self.split} file for {get_language(code).flores200}: provide one of "
-                                  f"{', '.join(map(str, self.candidates(code)))} (one sentence per line)")
-
-    def _hub_lines(self, code: str) -> list[str]:
-        from datasets import load_dataset
-
-        name = _FLORES_PLUS_CODES.get(get_language(code).flores200, get_language(code).flores200)
-        try:
-            rows = load_dataset(self.hub_dataset, name, split=self.split, revision=self.hub_revision)
-        except Exception as err:  # offline, gated, or no such language: all need the same advice
-            raise FloresNotFoundError(
-                f"could not load FLORES {self.split} for {name} from the Hub ({self.hub_dataset}): {err}; give a "
-                f"local FLORES folder instead, with {self.split}/{get_language(code).flores200}.txt (or .{self.split})"
-            ) from err
-        return list(rows["text"])
-
-    def describe(self) -> str:
-        return f"FLORES {self.split}"
 
 
 @dataclass(frozen=True)
@@ -102,15 +51,7 @@ class Threshold:
 
     @property
     def direction(self) -> str:
-        return f"{self.src}->{self.trg}"
-
-
-def parse_direction(direction: str) -> tuple[str, str]:
-    """`"eng_Latn->swh_Latn"` (any code form the registry reads) -> canonical (source, target) codes."""
-    src, sep, trg = direction.partition("->")
-    if not sep:
-        raise ValueError(f"a direction is written 'src->trg' (eng_Latn->swh_Latn), got {direction!r}")
-    return get_language(src).flores200, get_language(trg).flores200
+        return format_direction(self.src, self.trg)
 
 
 class Calibrator:
@@ -121,7 +62,8 @@ class Calibrator:
         flores: where FLORES comes from
         percentile: the FLORES loss percentile that becomes the threshold (paper: 90)
         directions: "forward" or "both", as the filter scores
-        given: thresholds by direction (`{"eng_Latn->swh_Latn": 3.9}`); these directions skip FLORES
+        given: thresholds by direction (`{"eng_Latn-swh_Latn": 3.9}`, as `loss_thresholds.json` writes them);
+            these directions skip FLORES
         cache_dir: where computed thresholds are cached; None caches nothing
     """
 
@@ -147,7 +89,7 @@ class Calibrator:
         self.cache_hits = 0
 
     def threshold(self, src: str, trg: str) -> Threshold:
-        """The threshold of direction src->trg (canonical codes), computed at most once."""
+        """The threshold of the direction from `src` to `trg` (canonical codes), computed at most once."""
         if (src, trg) not in self.table:
             self.table[src, trg] = self._calibrate(src, trg)
         return self.table[src, trg]
@@ -157,8 +99,9 @@ class Calibrator:
         try:
             src_lines, trg_lines = self.flores.lines(src), self.flores.lines(trg)
         except FloresNotFoundError as err:
-            raise FloresNotFoundError(f"cannot calibrate the loss threshold of {src}->{trg}: {err}; or give "
-                                      f"the threshold explicitly (thresholds={{'{src}->{trg}': ...}})") from err
+            direction = format_direction(src, trg)
+            raise FloresNotFoundError(f"cannot calibrate the loss threshold of {direction}: {err}; or give "
+                                      f"the threshold explicitly (thresholds={{'{direction}': ...}})") from err
         if len(src_lines) != len(trg_lines):
             raise ValueError(f"FLORES {src} has {len(src_lines)} lines but {trg} has {len(trg_lines)}: "
                              f"not the same {self.flores.split} split")
@@ -168,7 +111,7 @@ class Calibrator:
         return [(s, t, src, trg) for s, t in zip(src_lines, trg_lines, strict=True)], digest.hexdigest()
 
     def cache_key(self, src: str, trg: str, checksum: str) -> dict[str, str | float]:
-        return {"model": self.scorer.name, "revision": self.scorer.revision, "direction": f"{src}->{trg}",
+        return {"model": self.scorer.name, "revision": self.scorer.revision, "direction": format_direction(src, trg),
                 "directions": self.directions, "percentile": self.percentile, "flores": checksum}
 
     def _calibrate(self, src: str, trg: str) -> Threshold:
@@ -182,7 +125,7 @@ class Calibrator:
                 return Threshold(**cached["threshold"])
         losses = self.scorer.losses(pairs, self.directions)
         threshold = Threshold(src, trg, float(np.percentile(losses, self.percentile)),
-                              f"p{self.percentile:g} {self.flores.describe()}", self.percentile, len(pairs),
+                              f"p{self.percentile:g} {self.flores.label}", self.percentile, len(pairs),
                               self.scorer.name, self.scorer.revision, self.directions, checksum)
         if cache_file is not None:
             cache_file.parent.mkdir(parents=True, exist_ok=True)

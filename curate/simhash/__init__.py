@@ -2,15 +2,18 @@
 
 `SimHashDedup` runs on one node; `SimHashSignature -> SimHashBuckets -> SimHashCluster -> SimHashFilter` is the
 same computation split into datatrove stages (the shape of datatrove's MinHash dedup). Both share
-`SimHashConfig` and the functions of `fingerprint`, and give the same decisions.
+`SimHashConfig` and the three seams of the algorithm, `fingerprint` (features and fingerprints), `search`
+(near pairs) and `decisions` (keep / drop), and give the same decisions.
 """
 
+from xplus.curate.simhash.decisions import Decision
 from xplus.curate.simhash.fast import SimHashDedup
-from xplus.curate.simhash.fingerprint import STEP, Fingerprints, SimHashConfig, fingerprint_batch
+from xplus.curate.simhash.fingerprint import STEP, Fingerprints, SimHashConfig, fingerprint_batch, table_masks
 from xplus.curate.simhash.stages import SimHashBuckets, SimHashCluster, SimHashFilter, SimHashSignature
 
 __all__ = [
     "STEP",
+    "Decision",
     "Fingerprints",
     "SimHashBuckets",
     "SimHashCluster",
@@ -19,4 +22,5 @@ __all__ = [
     "SimHashFilter",
     "SimHashSignature",
     "fingerprint_batch",
+    "table_masks",
 ]

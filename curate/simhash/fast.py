@@ -21,16 +21,8 @@ from datatrove.pipeline.writers.disk_base import DiskWriter
 
 from xplus.curate.batch_filter import add_filter_counts
 from xplus.curate.record import SRC, TGT_LINE, TRG, mark_rejected
-from xplus.curate.simhash.fingerprint import (
-    KEEP,
-    REASONS,
-    STEP,
-    Fingerprints,
-    SimHashConfig,
-    detail,
-    fingerprint_docs,
-    search_and_decide,
-)
+from xplus.curate.simhash.decisions import REASONS, Decision, detail, search_and_decide
+from xplus.curate.simhash.fingerprint import STEP, Fingerprints, SimHashConfig, fingerprint_docs
 
 
 def _distinct(docs: list[Document]) -> tuple[list[Document], np.ndarray]:
@@ -106,10 +98,10 @@ class SimHashDedup(PipelineStep):
             ids = [doc.id for doc in docs]
             for i, code in enumerate(decisions.code.tolist()):
                 doc, docs[i] = docs[i], None  # let the emitted ones go
-                if code == KEEP:
+                if code == Decision.KEEP:
                     yield doc
                     continue
-                reason = REASONS[code]
+                reason = Decision(code).reason
                 mark_rejected(doc, STEP, reason, detail(code, ids[decisions.ref[i]], int(decisions.distance[i]),
                                                        int(decisions.conflicts[i]), self.config))
                 if writer:
@@ -117,7 +109,7 @@ class SimHashDedup(PipelineStep):
 
     def _add_counts(self, docs: list[Document], codes: np.ndarray) -> None:
         """The filter counters of the task's decisions, one update per stat (all pairs are decided at once)."""
-        per_code = np.bincount(codes, minlength=len(REASONS) + 1).tolist()
-        kept = [doc for doc, code in zip(docs, codes.tolist(), strict=True) if code == KEEP]
+        per_code = np.bincount(codes, minlength=len(Decision)).tolist()
+        kept = [doc for doc, code in zip(docs, codes.tolist(), strict=True) if code == Decision.KEEP]
         add_filter_counts(self, len(docs), kept, Counter({reason: per_code[code] for code, reason in REASONS.items()
                                                           if per_code[code]}))

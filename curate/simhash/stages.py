@@ -5,12 +5,12 @@
    table, `table_<t>/<task>.sig`: the (key, fingerprint, content, id) records of its non-exact pairs sorted by
    key, where id = task << 32 | index in task.
 2. `SimHashBuckets` (any number of tasks up to the number of tables): per table, collapses equal contents,
-   compares the fingerprints with equal keys (`fingerprint.search`) and writes to `<t>.pairs`: under
+   compares the fingerprints with equal keys (`search.NearPairSearch`) and writes to `<t>.pairs`: under
    `keep_one` one edge per member of each of the table's clusters (a spanning forest: at most one a pair),
    under `max_conflicts` every pair within distance k whose first matching block is this table's (so each
    pair is in one file only).
 3. `SimHashCluster` (one task): all fingerprints, then the pair files one at a time into a
-   `fingerprint.Clustering`, the class the single-node block uses -> `<task>.remove`, the pairs each task
+   `decisions.Clustering`, the class the single-node block uses -> `<task>.remove`, the pairs each task
    drops, with reason, representative and distance.
 4. `SimHashFilter` (the same tasks as stage 1, after the same reader): reads the pairs again and drops those
    listed, with the same reasons as `SimHashDedup`; the detail names the representative as `task t index i`.
@@ -34,18 +34,9 @@ from datatrove.utils.batching import batched
 from datatrove.utils.typeshelper import StatHints
 
 from xplus.curate.record import mark_rejected
-from xplus.curate.simhash.fingerprint import (
-    REASONS,
-    STEP,
-    Clustering,
-    Fingerprints,
-    SimHashConfig,
-    detail,
-    fingerprint_docs,
-    search,
-    table_masks,
-    unique_pairs,
-)
+from xplus.curate.simhash.decisions import Clustering, Decision, detail
+from xplus.curate.simhash.fingerprint import STEP, Fingerprints, SimHashConfig, fingerprint_docs, table_masks
+from xplus.curate.simhash.search import NearPairSearch, unique_pairs
 
 FINGERPRINT = np.dtype([("fp", "<u8"), ("content", "<u8"), ("exact", "?")])
 TABLE_RECORD = np.dtype([("key", "<u8"), ("fp", "<u8"), ("content", "<u8"), ("id", "<u8")])
@@ -152,14 +143,13 @@ class SimHashBuckets(_SimHashStage):
         records.sort(order=["key", "content", "id"])
         first = np.r_[True, records["content"][1:] != records["content"][:-1]] if len(records) else []
         reps = records[first]  # equal contents share a key: the first of each run has the smallest id
-        found = [0]
+        search = NearPairSearch(reps["fp"], self.config, tables=[t], spanning=self.config.policy == "keep_one")
         with self.output_folder.open(f"{t:03d}.pairs", mode="wb") as out:
-            for a, b in search(reps["fp"], self.config, tables=[t], found=found,
-                               spanning=self.config.policy == "keep_one"):
+            for a, b in search:
                 pairs = np.empty(len(a), PAIR)
                 pairs["a"], pairs["b"] = reps["id"][a], reps["id"][b]
                 out.write(pairs.tobytes())
-        return found[0]
+        return search.verified
 
 
 class SimHashCluster(_SimHashStage):
@@ -259,9 +249,9 @@ class SimHashFilter(_SimHashStage):
                     self.update_doc_stats(doc)
                     yield doc
                     continue
-                code = int(removal["code"][row])
-                self.stat_update(StatHints.dropped, f"dropped_{REASONS[code]}")
-                mark_rejected(doc, STEP, REASONS[code], detail(
+                code = Decision(int(removal["code"][row]))
+                self.stat_update(StatHints.dropped, f"dropped_{code.reason}")
+                mark_rejected(doc, STEP, code.reason, detail(
                     code, _ref_label(int(removal["ref"][row])), int(removal["distance"][row]),
                     int(removal["conflicts"][row]), self.config))
                 if writer:

@@ -24,18 +24,18 @@ from xplus.curate.simhash import (
     SimHashDedup,
     SimHashFilter,
     SimHashSignature,
-    fingerprint,
+    search,
 )
+from xplus.curate.simhash.decisions import decide, search_and_decide
 from xplus.curate.simhash.fast import _distinct
 from xplus.curate.simhash.fingerprint import (
     Fingerprints,
-    decide,
     fingerprint_batch,
     fingerprint_docs,
     hamming,
-    near_pairs,
     table_masks,
 )
+from xplus.curate.simhash.search import content_reps, near_pairs
 from xplus.curate.writers import rejects_writer
 
 from ..conftest import run_pipeline
@@ -303,14 +303,14 @@ def dense_clusters(seed: int) -> Fingerprints:
 def test_streamed_search_equals_decide_on_all_pairs(monkeypatch, large_run, policy, num_blocks):
     """`search_and_decide` (per-table clustering, leaders in long runs, each pair once) gives the decisions of
     `decide` on every pair within k found by brute force; conflicts are the number of pairs within k."""
-    monkeypatch.setattr(fingerprint, "LARGE_RUN", large_run)
-    monkeypatch.setattr(fingerprint, "LEADERS", 2)
+    monkeypatch.setattr(search, "LARGE_RUN", large_run)
+    monkeypatch.setattr(search, "LEADERS", 2)
     fps = dense_clusters(large_run)
     config = SimHashConfig(policy=policy, num_blocks=num_blocks)
-    reps = fingerprint.content_reps(fps)
+    reps = content_reps(fps)
     brute = np.array(sorted(brute_force(fps.fp[reps], config.k))).T
     expected = decide(fps, reps[brute[0]], reps[brute[1]], config)
-    got, _ = fingerprint.search_and_decide(fps, config)
+    got, _ = search_and_decide(fps, config)
     for field in ("code", "ref", "distance", "conflicts"):
         assert (getattr(got, field) == getattr(expected, field)).all(), field
     assert 0 < got.dropped.sum() < len(fps)

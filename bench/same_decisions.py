@@ -1,0 +1,114 @@
+"""Same decisions before and after a change: run the demo recipe with the code of a base commit and with the
+working tree, and compare every row each run wrote (curated pairs, chats, rejects with step, reason and detail).
+
+Three runs per side: the demo as shipped; with FLORES (`--flores <shared>/flores200`: decontamination on); and
+with FLORES on 2 tasks (the multi-stage SimHash path). The base commit is checked out with `git worktree` and
+imported through a `PYTHONPATH` folder whose `xplus/` links to its package folders, so the editable install of
+the working tree is not used for it. Rows are compared as multisets of canonical JSON (parquet rows included),
+so only the decisions and the row contents count, not the order of files or timings.
+
+Usage: python bench/same_decisions.py --base COMMIT [--after COMMIT] [--out bench/results/same_decisions.md]
+Exit code 1 when any output differs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import polars as pl
+
+from xplus.pipelines.shared_data import REPO_ROOT, shared_data_dir
+
+PACKAGES = ("curate", "train", "evaluate", "pipelines")
+
+
+def configurations() -> dict[str, list[str]]:
+    flores = str(shared_data_dir() / "flores200")
+    return {"demo": [], "demo + FLORES": ["--flores", flores],
+            "demo + FLORES, 2 tasks": ["--flores", flores, "--tasks", "2", "--workers", "1"]}
+
+
+def commit_pythonpath(commit: str, scratch: Path, name: str) -> str:
+    """A PYTHONPATH folder whose `xplus/` is the package folders of `commit` (a detached worktree)."""
+    tree = scratch / f"{name}-tree"
+    subprocess.run(["git", "-C", str(REPO_ROOT), "worktree", "add", "--detach", str(tree), commit], check=True,
+                   capture_output=True)
+    shim = scratch / f"{name}-path" / "xplus"
+    shim.mkdir(parents=True)
+    for package in PACKAGES:
+        (shim / package).symlink_to(tree / package)
+    return str(shim.parent)
+
+
+def run_demo(args: list[str], out: Path, pythonpath: str | None) -> None:
+    env = {**os.environ, "PYTHONPATH": pythonpath} if pythonpath else dict(os.environ)
+    done = subprocess.run([sys.executable, "-m", "xplus.pipelines.cli", "curate", "run", "demo", *args, "-o", str(out),
+                           "--overwrite"], env=env, capture_output=True, text=True, cwd=out.parent)
+    if done.returncode:
+        raise SystemExit(f"demo run {args} failed ({out}):\n{done.stderr[-3000:]}")
+
+
+def rows(run_dir: Path) -> dict[str, collections.Counter]:
+    """Per output kind (`output/jsonl`, `rejects/dedup` ...), the multiset of its rows as canonical JSON."""
+    kinds: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
+    for path in sorted((run_dir / "output").rglob("*")) + sorted((run_dir / "rejects").rglob("*")):
+        kind = str(path.parent.relative_to(run_dir))
+        if path.suffix == ".jsonl":
+            records = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+        elif path.suffix == ".parquet":
+            records = pl.read_parquet(path).to_dicts()
+        else:
+            continue
+        kinds[kind].update(json.dumps(r, sort_keys=True, ensure_ascii=False) for r in records)
+    return kinds
+
+
+def compare(base: Path, after: Path) -> list[str]:
+    """Table rows `| kind | rows before | rows after | same |` of two runs."""
+    before, now = rows(base), rows(after)
+    return [f"| {kind} | {sum(before[kind].values()):,} | {sum(now[kind].values()):,} | "
+            f"{'yes' if before[kind] == now[kind] else '**no**'} |" for kind in sorted(set(before) | set(now))]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--base", required=True, help="the commit before the change")
+    parser.add_argument("--after", help="the commit after it (default: the working tree)")
+    parser.add_argument("--out", type=Path, help="also write the table here (Markdown)")
+    args = parser.parse_args()
+    head = subprocess.run(["git", "-C", str(REPO_ROOT), "rev-parse", "--short", "HEAD"], capture_output=True,
+                          text=True, check=True).stdout.strip()
+    after = args.after or f"the working tree at {head}"
+    lines = [f"# Same decisions: demo outputs at {args.base} (before) and {after} (after)", ""]
+    with tempfile.TemporaryDirectory() as scratch:
+        scratch = Path(scratch)
+        before_path = commit_pythonpath(args.base, scratch, "before")
+        after_path = commit_pythonpath(args.after, scratch, "after") if args.after else None
+        try:
+            for name, options in configurations().items():
+                slug = name.replace(" ", "").replace(",", "-").replace("+", "-")
+                run_demo(options, scratch / f"before-{slug}", before_path)
+                run_demo(options, scratch / f"after-{slug}", after_path)
+                lines += [f"## {name} (`{' '.join(options) or 'no options'}`)", "",
+                          "| output | rows before | rows after | identical |", "|---|---:|---:|---|",
+                          *compare(scratch / f"before-{slug}", scratch / f"after-{slug}"), ""]
+        finally:
+            for tree in scratch.glob("*-tree"):
+                subprocess.run(["git", "-C", str(REPO_ROOT), "worktree", "remove", "--force", str(tree)],
+                               capture_output=True)
+    text = "\n".join(lines)
+    print(text)
+    if args.out:
+        args.out.write_text(text + "\n", encoding="utf-8")
+    return 1 if "**no**" in text else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
