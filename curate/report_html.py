@@ -100,8 +100,9 @@ def funnel_table(report: RunReport) -> str:
         kind = b.kind if b.kind in (READER, WRITER) else "STEP"
         rows.append(f'<tr data-kind="{kind}"><td>{escape(plain(b.name))}</td><td>{kind.lower()}</td>'
                     f'<td class="n">{_n(b.total)}</td><td class="n">{_n(b.forwarded)}</td>'
-                    f'<td class="n">{_n(b.dropped)}</td><td>{escape(reasons)}</td></tr>')
-    return _table(["block", "kind", "in", "out", "dropped", "reasons"], rows, "funnel", range(2, 5))
+                    f'<td class="n">{_n(b.dropped)}</td><td class="n">{f"{b.seconds:.2f}" if b.seconds else "-"}</td>'
+                    f'<td>{escape(reasons)}</td></tr>')
+    return _table(["block", "kind", "in", "out", "dropped", "time (s)", "reasons"], rows, "funnel", range(2, 6))
 
 
 def _pair_rows(rows: list[dict]) -> str:
