@@ -36,7 +36,7 @@ td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
 .ok{color:#1b7a1b}.bad{color:#b00020}
 details{margin:.3em 0}details details{margin-left:1.2em}summary{cursor:pointer}
 table.pairs{table-layout:fixed;width:100%}table.pairs td{word-wrap:break-word}
-table.pairs col.where{width:14%}table.pairs col.side{width:35%}table.pairs col.detail{width:16%}
+table.pairs col.where{width:17%}table.pairs col.side{width:31%}table.pairs col.detail{width:21%}
 img{max-width:100%;border:1px solid #eee;margin:.5em 0}
 """
 
@@ -133,7 +133,7 @@ def rejected_pairs(report: RunReport, per_reason: int = SAMPLES_PER_REASON) -> s
         mine = counts.filter(pl.col("step") == step)
         n = int(mine["len"].sum())
         parts.append(f'<details class="step" data-step="{escape(step)}"{" open" * (step == biggest)}><summary>'
-                     f"<b>{escape(step)}</b>: {_n(n)} pairs ({n / total:.1%} of the input)</summary>")
+                     f"<b>{escape(step)}</b>: {_n(n)} pair{'s' * (n != 1)} ({n / total:.1%} of the input)</summary>")
         for k, (reason, count) in enumerate(mine.select("reason", "len").iter_rows()):
             is_open = " open" * (step == biggest and k == 0)
             parts.append(f'<details class="reason" data-reason="{escape(reason)}"{is_open}><summary>'
