@@ -16,8 +16,9 @@ never published: the card carries the thresholds table only, and decontaminated 
 from __future__ import annotations
 
 import json
+import re
 import shutil
-from collections import defaultdict
+from collections import Counter, defaultdict
 from pathlib import Path
 
 import polars as pl
@@ -35,25 +36,47 @@ CITATION = """@article{llamax2,
 }"""
 
 
-def short_code(code: str) -> str:
-    lang = get_language(code)
-    return lang.iso639_1 or lang.flores200
+#: the Hub's dataset size categories (`datasets/utils/resources/size_categories.json`), by upper bound
+SIZE_CATEGORIES = ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"), (1_000_000, "100K<n<1M"),
+                   (10**7, "1M<n<10M"), (10**8, "10M<n<100M"), (10**9, "100M<n<1B"), (10**10, "1B<n<10B"),
+                   (10**11, "10B<n<100B"), (10**12, "100B<n<1T"))
+DEFAULT_CONFIG = "all"
+#: an absolute local path (POSIX, home-relative, Windows drive or file:// URL) in published text
+LOCAL_PATH = re.compile(r"""(?:file://|(?<![\w.:/@-])/|~/|\b[A-Za-z]:[\\/])[^\s'"`,;|)\]}]+""")
 
 
-def config_name(src: str, trg: str) -> str:
+def short_codes(codes: set[str]) -> dict[str, str]:
+    """Config name part of each FLORES-200 code: its ISO 639-1 code, or the FLORES code where there is none or
+    where two languages of the run share one (`zho_Hans` and `zho_Hant` both being `zh`)."""
+    iso = {code: get_language(code).iso639_1 for code in codes}
+    taken = Counter(v for v in iso.values() if v)
+    return {code: short if short and taken[short] == 1 else get_language(code).flores200
+            for code, short in iso.items()}
+
+
+def config_name(src: str, trg: str, short: dict[str, str] | None = None) -> str:
     """`en-sw` for both directions of a pair; English first, otherwise alphabetical."""
-    a, b = short_code(src), short_code(trg)
+    short = short or short_codes({src, trg})
+    a, b = short[src], short[trg]
     if b == "en" or (a != "en" and b < a):
         a, b = b, a
     return f"{a}-{b}"
 
 
+def hub_language(code: str) -> str:
+    """The code the Hub's card metadata accepts (ISO 639-1, else ISO 639-3): `ace_Arab` -> `ace`."""
+    lang = get_language(code)
+    return lang.iso639_1 or lang.iso639_3
+
+
 def size_category(n: int) -> str:
-    for limit, name in ((1_000, "n<1K"), (10_000, "1K<n<10K"), (100_000, "10K<n<100K"),
-                        (1_000_000, "100K<n<1M"), (10_000_000, "1M<n<10M"), (100_000_000, "10M<n<100M")):
-        if n < limit:
-            return name
-    return "n>100M"
+    return next((name for limit, name in SIZE_CATEGORIES if n < limit), "n>1T")
+
+
+def scrub_local_paths(text: str) -> str:
+    """Published text keeps no local absolute path: each becomes `<local>/<its last part>`."""
+    return LOCAL_PATH.sub(lambda m: f"<local>/{m.group(0).rstrip('/').rsplit('/', 1)[-1].rsplit(chr(92), 1)[-1]}",
+                          text)
 
 
 def _read_output(run_dir: Path) -> tuple[pl.DataFrame, str]:
@@ -70,12 +93,12 @@ def build_dataset_folder(run_dir: str | Path, out_dir: str | Path, license: str 
     run_dir, out_dir = Path(run_dir), Path(out_dir)
     funnel = run_funnel(run_dir).check()
     rows, kind = _read_output(run_dir)
-    if "extra" in rows.columns:  # free-form per source: a JSON string keeps one schema across configs
-        rows = rows.with_columns(pl.col("extra").map_elements(json.dumps, return_dtype=pl.String))
+    rows = rows.with_columns(pl.col("file").cast(pl.String).map_elements(scrub_local_paths, return_dtype=pl.String))
     if out_dir.exists():
         shutil.rmtree(out_dir)
     configs: dict[str, int] = {}
-    names = [config_name(s, t) for s, t in zip(rows["src"], rows["trg"], strict=True)]
+    short = short_codes(set(rows["src"]) | set(rows["trg"]))
+    names = [config_name(s, t, short) for s, t in zip(rows["src"], rows["trg"], strict=True)]
     for (name,), group in sorted(rows.with_columns(config=pl.Series(names)).group_by("config"), key=lambda g: g[0]):
         group = group.drop("config")
         shards = max(1, -(-len(group) // ROWS_PER_SHARD))
@@ -85,24 +108,28 @@ def build_dataset_folder(run_dir: str | Path, out_dir: str | Path, license: str 
             group.slice(i * ROWS_PER_SHARD, ROWS_PER_SHARD).write_parquet(
                 folder / f"train-{i:05d}-of-{shards:05d}.parquet")
         configs[name] = len(group)
-    card = dataset_card(run_dir, kind, configs, funnel.table(), license, pretty_name or f"xplus {run_dir.name}",
-                        sources=sorted(rows["corpus"].unique().to_list()))
+    languages = sorted({hub_language(code) for code in short})
+    card = dataset_card(run_dir, kind, configs, languages, funnel.table(), license,
+                        pretty_name or f"xplus {run_dir.name}", sources=sorted(rows["corpus"].unique().to_list()))
     card.save(out_dir / "README.md")
     return out_dir
 
 
-def dataset_card(run_dir: Path, kind: str, configs: dict[str, int], funnel: str, license: str, pretty_name: str,
-                 sources: list[str]):
+def dataset_card(run_dir: Path, kind: str, configs: dict[str, int], languages: list[str], funnel: str,
+                 license: str, pretty_name: str, sources: list[str]):
+    """The card: Hub metadata (a default config `all` holding every pair, then one config per pair) and the run's
+    recipe, funnel, thresholds and sources, with local paths scrubbed."""
     from huggingface_hub import DatasetCard, DatasetCardData
 
-    languages = sorted({code for name in configs for code in name.split("-")})
     data = DatasetCardData(
         language=languages, license=license, pretty_name=pretty_name,
         size_categories=size_category(sum(configs.values())),
         task_categories=["translation", "text-generation"], multilinguality="multilingual",
         tags=["xplus", "parallel-corpus", "instruction-tuning"],
-        configs=[{"config_name": name, "data_files": [{"split": "train", "path": f"data/{name}/*.parquet"}]}
-                 for name in configs],
+        configs=[{"config_name": DEFAULT_CONFIG, "default": True,
+                  "data_files": [{"split": "train", "path": "data/*/*.parquet"}]}]
+        + [{"config_name": name, "data_files": [{"split": "train", "path": f"data/{name}/*.parquet"}]}
+           for name in configs],
     )
     thresholds = run_dir / "loss_thresholds.json"
     threshold_rows = ""
@@ -129,7 +156,8 @@ unify, clean, length/ratio filter, SimHash near-duplicate removal, fastText lang
 
 ```python
 from datasets import load_dataset
-ds = load_dataset("<this repo>", "{next(iter(configs))}")
+ds = load_dataset("<this repo>")  # every pair (config `{DEFAULT_CONFIG}`)
+ds = load_dataset("<this repo>", "{next(iter(configs))}")  # one pair, both directions
 ```
 
 ## Recipe
@@ -156,7 +184,7 @@ Check the licences of these sources before use; derived data inherits their term
 {CITATION}
 ```
 """
-    return DatasetCard.from_template(data, template_str="---\n{{ card_data }}\n---\n" + body)
+    return DatasetCard.from_template(data, template_str="---\n{{ card_data }}\n---\n" + scrub_local_paths(body))
 
 
 def push(folder: str | Path, repo_id: str, private: bool = False, token: str | None = None,

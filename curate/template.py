@@ -2,8 +2,10 @@
 
 Each pair yields one chat per direction (both by default: en->sw and sw->en from one pair). A chat is the
 bitext record *in the direction of the chat* (its `text` is the sentence to translate, `tgt_line` the
-answer, `src`/`trg` swapped for the reverse direction) plus `messages` (a user turn with the instruction,
-an assistant turn with the translation; no system prompt unless given) and the `template` index. The
+answer; for the reverse direction `src`/`trg` and every per-side measurement (`length_*`, `lid_*`) are
+swapped, and `loss`, measured src->trg only, is null; `file`/`line` locate the pair and stay) plus `messages` (a
+user turn with the instruction, an assistant turn with the translation; no system prompt unless given) and the
+`template` index. The
 template comes from `xplus.curate.prompts` (BenchMAX's prompt is template 0) and is picked by a seeded hash
 of the pair and direction, so a rerun, on any number of tasks, gives identical data.
 
@@ -20,7 +22,7 @@ from datatrove.pipeline.base import PipelineStep
 from datatrove.utils.typeshelper import StatHints
 
 from xplus.curate.prompts import TEMPLATES, chat_messages, format_prompt, pick_template
-from xplus.curate.record import SRC, TGT_LINE, TRG, languages, sides
+from xplus.curate.record import SRC, TGT_LINE, TRG, languages, reversed_metadata, sides
 
 STEP = "template"
 MESSAGES, TEMPLATE, DIRECTION = "messages", "template", "direction"
@@ -64,12 +66,14 @@ class InstructionTemplater(PipelineStep):
     def chat(self, doc: Document, direction: str) -> Document:
         src_line, tgt_line = sides(doc)
         src, trg = languages(doc)
+        metadata = dict(doc.metadata)
         if direction == REVERSE:
             src_line, tgt_line, src, trg = tgt_line, src_line, trg, src
+            metadata = reversed_metadata(metadata)
         index = pick_template(src_line, tgt_line, src, trg, self.seed, len(self.templates))
         prompt = format_prompt(self.templates[index], src_line, src, trg)
-        metadata = {**doc.metadata, SRC: src, TRG: trg, TGT_LINE: tgt_line, TEMPLATE: index, DIRECTION: direction,
-                    MESSAGES: chat_messages(prompt, tgt_line, self.system_prompt)}
+        metadata.update({SRC: src, TRG: trg, TGT_LINE: tgt_line, TEMPLATE: index, DIRECTION: direction,
+                         MESSAGES: chat_messages(prompt, tgt_line, self.system_prompt)})
         return Document(text=src_line, id=f"{doc.id}#{direction}", metadata=metadata)
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:

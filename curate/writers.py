@@ -1,9 +1,12 @@
 """Writers for curated pairs and for rejects.
 
 `BitextJsonlWriter` / `BitextParquetWriter` write the paper's unified record (`src, trg, src_line, tgt_line`)
-plus provenance. `RejectsWriter` writes every dropped pair with the `step` and `reason` that dropped it; give
-each dropping block its own (`rejects_writer(run_dir, "clean")`), so the rejects of a run sit in
-`rejects/<step>/` and can be counted per step.
+plus provenance, the same columns with the same types in both formats: every row carries every column (the
+score fields of the steps that measured the writer's first pair, null where a pair has none; `extra` as a JSON
+object string). `ChatJsonlWriter` writes step 6's chats and, when it closes, its entry in LLaMA-Factory's
+`dataset_info.json` beside its folder. `RejectsWriter` writes every dropped pair with the `step` and `reason`
+that dropped it; give each dropping block its own (`rejects_writer(run_dir, "clean")`), so the rejects of a run
+sit in `rejects/<step>/` and can be counted per step.
 """
 
 from __future__ import annotations
@@ -11,22 +14,42 @@ from __future__ import annotations
 import os
 from string import Template
 
-import orjson
 import pyarrow as pa
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.io import DataFolderLike
 from datatrove.pipeline.writers import JsonlWriter, ParquetWriter
 from datatrove.utils.batching import batched
 from datatrove.utils.typeshelper import StatHints
+from fsspec.implementations.local import LocalFileSystem
 
-from xplus.curate.export import ROW_LAYOUTS
-from xplus.curate.record import CORPUS, EXTRA, FILE, LINE, SCORE_FIELDS, UNIFIED_FIELDS, rejected_row, unified
+from xplus.curate.export import ROW_LAYOUTS, write_dataset_info
+from xplus.curate.record import (
+    CORPUS,
+    EXTRA,
+    FILE,
+    LINE,
+    SCORE_FIELDS,
+    UNIFIED_FIELDS,
+    measured_fields,
+    rejected_row,
+    unified,
+)
 
 ARROW_TYPES = {int: pa.int64(), float: pa.float64(), str: pa.string()}
-PARQUET_SCHEMA = pa.schema([(name, pa.string()) for name in (*UNIFIED_FIELDS, CORPUS, FILE)]
-                           + [(LINE, pa.int64())]
-                           + [(name, ARROW_TYPES[kind]) for name, kind in SCORE_FIELDS.items()]
-                           + [(EXTRA, pa.string())])
+
+
+def parquet_schema(fields: tuple[str, ...]) -> pa.Schema:
+    """The unified record's parquet schema with the score `fields` a run measured."""
+    return pa.schema([(name, pa.string()) for name in (*UNIFIED_FIELDS, CORPUS, FILE)] + [(LINE, pa.int64())]
+                     + [(name, ARROW_TYPES[SCORE_FIELDS[name]]) for name in fields] + [(EXTRA, pa.string())])
+
+
+def _fields(writer, document: Document) -> tuple[str, ...]:
+    """The score columns of a writer, fixed by its first document: every pair a writer sees went through the same
+    steps, so its later rows get the same columns (null where a step measured nothing for a pair)."""
+    if getattr(writer, "score_fields", None) is None:
+        writer.score_fields = measured_fields(document)
+    return writer.score_fields
 
 
 def _folder(folder: DataFolderLike | os.PathLike) -> DataFolderLike:
@@ -97,15 +120,14 @@ class RowJsonlWriter(JsonlWriter):
                 yield from batch
 
 
-def _unified_adapter(_writer, document: Document) -> dict:
-    return unified(document)
+def _unified_adapter(writer, document: Document) -> dict:
+    return unified(document, _fields(writer, document))
 
 
-def _unified_parquet_adapter(_writer, document: Document) -> dict:
-    row = unified(document)
-    extra = row.pop(EXTRA, None)
-    row[EXTRA] = orjson.dumps(extra).decode() if extra else None
-    return row
+def _unified_parquet_adapter(writer, document: Document) -> dict:
+    if writer.schema is None:
+        writer.schema = parquet_schema(_fields(writer, document))
+    return unified(document, writer.score_fields)
 
 
 class ChatJsonlWriter(RowJsonlWriter):
@@ -119,14 +141,22 @@ class ChatJsonlWriter(RowJsonlWriter):
             raise ValueError(f"layout must be one of {list(ROW_LAYOUTS)}, got {layout!r}")
         row = ROW_LAYOUTS[layout]
         super().__init__(_folder(output_folder), output_filename=output_filename, compression=compression,
-                         adapter=lambda _writer, doc: row(doc))
+                         adapter=lambda writer, doc: row(doc, _fields(writer, doc)))
         self.layout = layout
         self.name = f"{type(self).name} ({layout})"
         self.stats.name = str(self)
 
+    def close(self):
+        """Close the files, then declare the layout in `dataset_info.json` beside the folder (local folders; a
+        remote one gets it from `export.write_dataset_info` once downloaded)."""
+        super().close()
+        if isinstance(self.output_folder.fs, LocalFileSystem) and not self.compression:
+            folder = self.output_folder.path.rstrip("/")
+            write_dataset_info(os.path.dirname(folder), self.layout, file_name=os.path.basename(folder))
 
-def _rejected_adapter(_writer, document: Document) -> dict:
-    return rejected_row(document)
+
+def _rejected_adapter(writer, document: Document) -> dict:
+    return rejected_row(document, _fields(writer, document))
 
 
 class BitextJsonlWriter(RowJsonlWriter):
@@ -141,14 +171,15 @@ class BitextJsonlWriter(RowJsonlWriter):
 
 
 class BitextParquetWriter(ParquetWriter):
-    """Unified bitext records as parquet (one file per task), with a fixed schema: sources differ in their
-    extra fields (ParaCrawl labels, NLLB scores), so `extra` is a JSON string column here."""
+    """Unified bitext records as parquet (one file per task), with the columns and types of `BitextJsonlWriter`
+    (the schema is fixed by the first document's measured fields)."""
 
     name = "💾 Bitext parquet"
 
     def __init__(self, output_folder: DataFolderLike, output_filename: str = "${rank}.parquet"):
         super().__init__(_folder(output_folder), output_filename=output_filename,
-                         adapter=_unified_parquet_adapter, schema=PARQUET_SCHEMA)
+                         adapter=_unified_parquet_adapter, schema=None)
+        self.score_fields: tuple[str, ...] | None = None
 
 
 class RejectsWriter(RowJsonlWriter):

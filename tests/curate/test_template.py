@@ -8,7 +8,7 @@ from collections import Counter
 import pytest
 
 from xplus.curate.decontaminate import FloresDecontaminator
-from xplus.curate.export import alpaca_row, llamafactory_dataset_info, messages_row, sharegpt_row
+from xplus.curate.export import alpaca_row, llamafactory_entry, messages_row, sharegpt_row, write_dataset_info
 from xplus.curate.prompts import BENCHMAX_PROMPT, TEMPLATES, benchmax_prompt, chat_messages, pick_template
 from xplus.curate.readers.moses import MosesReader
 from xplus.curate.record import make_pair, sides
@@ -74,20 +74,61 @@ def test_exports_load_in_their_layouts(tmp_path):
     messages = messages_row(chat)
     assert messages["src_line"] == "Hello" and messages["template"] == chat.metadata["template"]
     share = sharegpt_row(chat)
-    assert [t["from"] for t in share["conversations"]] == ["human", "gpt"] and share["system"] == "sys"
+    assert share == {"conversations": [{"from": "system", "value": "sys"}, {"from": "human", "value": share[
+        "conversations"][1]["value"]}, {"from": "gpt", "value": "Habari"}]}
     alpaca = alpaca_row(chat)
     assert alpaca["output"] == "Habari" and alpaca["input"] == "" and alpaca["system"] == "sys"
-    info = json.loads(llamafactory_dataset_info(tmp_path, "xplus", "sharegpt", "chat.jsonl").read_text())
-    assert info["xplus"]["formatting"] == "sharegpt"
-    # the messages layout loads with HF datasets as a chat dataset
+    plain = next(InstructionTemplater(directions="forward").run(iter([pair])))
+    assert alpaca_row(plain)["system"] == "" and [t["from"] for t in sharegpt_row(plain)["conversations"]] == [
+        "human", "gpt"]
+    # the messages layout loads with HF datasets as a chat dataset, and the run declares it to LLaMA-Factory
     import datasets
 
     run = tmp_path / "run"
     run_pipeline([MosesReader(_write_pair(tmp_path), "en", "sw"), InstructionTemplater(),
-                  ChatJsonlWriter(run / "chat")], run / "logs")
-    loaded = datasets.load_dataset("json", data_files=str(run / "chat" / "*.jsonl"), split="train",
-                                   cache_dir=str(tmp_path / "hf-cache"))
+                  ChatJsonlWriter(run / "output" / "chat-messages"),
+                  ChatJsonlWriter(run / "output" / "chat-alpaca", layout="alpaca")], run / "logs")
+    loaded = datasets.load_dataset("json", data_files=str(run / "output" / "chat-messages" / "*.jsonl"),
+                                   split="train", cache_dir=str(tmp_path / "hf-cache"))
     assert loaded.num_rows == 4 and loaded[0]["messages"][0]["role"] == "user"
+    info = json.loads((run / "output" / "dataset_info.json").read_text())
+    assert info == {"xplus_messages": llamafactory_entry("messages", "chat-messages"),
+                    "xplus_alpaca": llamafactory_entry("alpaca", "chat-alpaca")}
+    assert sorted(p.name for p in (run / "output").iterdir()) == ["chat-alpaca", "chat-messages", "dataset_info.json"]
+
+
+def test_dataset_info_maps_only_columns_every_row_has(tmp_path):
+    """LLaMA-Factory 0.9.5's converter reads `example[columns.system]`: an entry mapping a `system` column that
+    the rows lack crashed it with KeyError: 'system'."""
+    pair = make_pair("Hello", "Habari", "eng_Latn", "swh_Latn", "c", "f", 1)
+    for system in (None, "Be exact."):
+        chat = next(InstructionTemplater(directions="forward", system_prompt=system).run(iter([pair])))
+        for layout, row in (("sharegpt", sharegpt_row), ("alpaca", alpaca_row)):
+            columns = llamafactory_entry(layout, "x")["columns"]
+            assert set(columns.values()) <= set(row(chat)), (layout, system)
+    path = write_dataset_info(tmp_path, "sharegpt")
+    write_dataset_info(tmp_path, "messages")
+    assert sorted(json.loads(path.read_text())) == ["xplus_messages", "xplus_sharegpt"]
+    with pytest.raises(ValueError, match="layout"):
+        llamafactory_entry("openai", "x")
+
+
+def test_reverse_chats_carry_their_own_sides_measurements():
+    """`{**doc.metadata, ...}` swapped src/trg and the texts but kept the forward direction's per-side fields:
+    demo rows with src=swh_Latn said lid_src='en'."""
+    pair = make_pair("Good morning", "Habari za asubuhi", "eng_Latn", "swh_Latn", "c", "a.en", 7)
+    pair.metadata.update(length_src=2, length_trg=3, lid_src="en", lid_src_prob=0.99, lid_trg="sw",
+                         lid_trg_prob=0.87, lid_trg_expected_prob=0.5, loss=1.25)
+    forward, reverse = InstructionTemplater().run(iter([pair]))
+    assert forward.metadata["lid_src"] == "en" and forward.metadata["loss"] == 1.25
+    meta = reverse.metadata
+    assert (meta["src"], meta["trg"], reverse.text) == ("swh_Latn", "eng_Latn", "Habari za asubuhi")
+    assert (meta["lid_src"], meta["lid_trg"], meta["lid_src_prob"], meta["lid_trg_prob"]) == ("sw", "en", 0.87, 0.99)
+    assert (meta["length_src"], meta["length_trg"]) == (3, 2)
+    assert meta["lid_src_expected_prob"] == 0.5 and meta["lid_trg_expected_prob"] is None
+    assert meta["loss"] is None  # measured en->sw only
+    assert (meta["file"], meta["line"]) == ("a.en", 7)  # where the pair came from, for both directions
+    assert pair.metadata["lid_src"] == "en"  # the pair itself is untouched
 
 
 def _write_pair(tmp_path):
