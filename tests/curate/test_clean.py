@@ -490,3 +490,27 @@ def test_real_globalvoices_lines_keep_letters_and_are_stable():
             assert cleaner.clean_side(cleaned) == cleaned
             assert cleaned == cleaned.strip() and "  " not in cleaned
     assert kept > 300
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    ("nemzetközi szerzõdésekbõl eredõ kötelezettségekrõl", "nemzetközi szerződésekből eredő kötelezettségekről"),
+    ("kinevezi a népszerû Wladyslaw Gomulkat", "kinevezi a népszerű Wladyslaw Gomulkat"),
+    ("KÖRÜLVETTÉK ÕT", "KÖRÜLVETTÉK ŐT"),
+    ("egy „Õ/õ” betűt adtak hozzá", "egy „Õ/õ” betűt adtak hozzá"),  # a quoted letter (Estonian), not a confusion
+])
+def test_hungarian_latin2_confusion_repaired_and_counted(raw, expected):
+    cleaner = Cleaner()
+    doc = pair("The sentence.", raw, trg="hun_Latn")
+    assert cleaner.filter(doc) is True
+    assert sides(doc)[1] == expected
+    assert stats(cleaner).get("changed_latin2", 0) == (raw != expected)
+
+
+def test_latin2_repair_only_where_the_language_has_the_confusion():
+    for trg in ("por_Latn", "est_Latn", "fra_Latn"):
+        doc = pair("x", "São Paulo õhtu bûche", trg=trg)
+        assert Cleaner().filter(doc) is True and sides(doc)[1] == "São Paulo õhtu bûche"
+    doc = pair("szerzõdés", "x", src="hun_Latn", trg="eng_Latn")  # either side
+    assert Cleaner().filter(doc) is True and sides(doc)[0] == "szerződés"
+    doc = pair("x", "szerzõdés", trg="hun_Latn")
+    assert Cleaner(fix_latin2=False).filter(doc) is True and sides(doc)[1] == "szerzõdés"

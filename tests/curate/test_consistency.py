@@ -181,3 +181,36 @@ def test_letter_and_digit_shares_count_every_character_as_defined(text):
     letters = sum(ch.isalpha() or unicodedata.category(ch).startswith("M") for ch in chars)
     assert letter_share(text) == (letters / len(chars) if chars else 0.0)
     assert digit_share(text) == (sum(ch.isdigit() for ch in chars) / len(chars) if chars else 0.0)
+
+
+@pytest.mark.parametrize(("source", "target"), [
+    # what translators do to numbers (issue 17's held-out set): unit conversions, inches dropped and cm kept
+    ("The trail is 4.9 mi long.", "Az ösvény 14,1 km hosszú."),
+    ("Most live in 68 square inches of space.", "La mayoría vive en 172 centímetros cuadrados."),
+    ("Passengers waited in 90(F)-degree heat.", "Die Passagiere warteten bei 32 °C."),
+    # 12-hour times, a range ending in pm
+    ("Happy hour from 10:00 to 11:30pm", "Happy Hour 22:00 ... 23:30"),
+    ("At 1017, the time of the occurrence", "À 10 h 17, heure de l'incident"),
+    ("around 9:30 am local time (0230 UTC)", "gegen 9:30 Uhr Ortszeit (02:30 UTC)"),
+    # transcript line numbering on one side only
+    ("12 And then he said it was 45 minutes", "És akkor azt mondta, hogy 45 perc volt"),
+    # centuries as Roman numerals, numbers as English words
+    ("invaded several times in the 18th century and in 1772", "varias invasiones en el siglo XVIII y en 1772"),
+    ("about seventy kilometres away on August 9", "asi 70 kilometrů daleko 9. srpna"),
+])
+def test_numbers_translators_change_agree(source, target):
+    assert reason(only("number_mismatch"), source, target) is None
+
+
+def test_number_mismatch_flags_by_default_and_drops_on_request():
+    """A changed house number (a valid pair in the held-out set) is a mismatch; by default it is kept, flagged."""
+    source, target = "Our office: Hauptstraße 12, Berlin, since 2015", "Unser Büro: Hauptstraße 14, Berlin, seit 2015"
+    docs = [make_pair(source, target, "eng_Latn", "deu_Latn", "t", "f", 1)]
+    kept = list(ConsistencyFilter().run(iter(docs)))
+    assert kept and kept[0].metadata["flags"] == [{"step": STEP, "reason": "number_mismatch",
+                                                   "detail": "source number 12 not in the other side"}]
+    assert "reject_reason" not in kept[0].metadata
+    docs = [make_pair(source, target, "eng_Latn", "deu_Latn", "t", "f", 1)]
+    assert ConsistencyFilter(decision="drop").filter(docs[0]) == (False, "number_mismatch")
+    both = make_pair("Room 12 Room 12 Room 12 Room 12", "Zimmer 14", "eng_Latn", "deu_Latn", "t", "f", 2)
+    assert ConsistencyFilter(decision={"number_mismatch": "flag"}).filter(both) == (False, "repeated_source")

@@ -19,6 +19,7 @@ from xplus.curate.lid import (
     FastTextLID,
     LanguageIdFilter,
     bundled_lid176_path,
+    evidence_words,
     infer_label_scheme,
     prepare_text,
     read_labels,
@@ -329,7 +330,7 @@ def test_expected_language_a_close_second_is_kept():
     assert doc.metadata["lid_src"] == "de" and doc.metadata["lid_src_prob"] >= DEFAULT_MIN_WRONG_PROBABILITY
     assert doc.metadata["lid_src_expected_prob"] >= DEFAULT_MAX_EXPECTED_PROBABILITY
     assert lid.stats["uncertain_source"].total == 1
-    top_label_only = LanguageIdFilter(max_expected_probability=1.0)
+    top_label_only = LanguageIdFilter(max_expected_probability=1.0, min_evidence_words=0)
     assert top_label_only.filter(pair(mixed, FR)) == (False, "wrong_language_source")
 
 
@@ -409,3 +410,29 @@ def test_flores_false_drop_rate_at_defaults(shared_data, code):
     docs = [pair(line, line, code, code, i) for i, line in enumerate(lines)]
     dropped = sum(r is not True for r in LanguageIdFilter(check_sides=["source"]).filter_batch(docs))
     assert dropped / len(lines) <= 0.012, f"{code}: {dropped}/{len(lines)}"
+
+
+@pytest.mark.parametrize(("source", "target", "trg", "side"), [
+    # short, name-like or title-cased valid lines lid.176 labels sv / en / it with confidence (issue 17)
+    ("Mont Ventoux guest rooms", "Mont Ventoux Gästezimmer", "deu_Latn", "target"),
+    ("Alexander Rilling, double bass", "Alexander Rilling, Kontrabass", "deu_Latn", "target"),
+    ("Show Price per Night", "Preis pro Nacht anzeigen", "deu_Latn", "source"),
+])
+def test_too_little_evidence_is_kept_and_counted(source, target, trg, side):
+    lid = LanguageIdFilter()
+    assert lid.filter(pair(source, target, trg=trg)) is True
+    assert lid.stats[f"little_evidence_{side}"].total == 1
+    judge_all = LanguageIdFilter(min_evidence_words=0)  # without the guard these are dropped
+    assert judge_all.filter(pair(source, target, trg=trg)) == (False, f"wrong_language_{side}")
+
+
+def test_too_little_evidence_still_needs_the_right_script():
+    assert LanguageIdFilter().filter(pair(EN, "Room facilities", trg="zho_Hans")) == (False, "wrong_script_target")
+    assert LanguageIdFilter().filter(pair(EN, "Show Price per Night", trg="rus_Cyrl")) == (False, "wrong_script_target")
+
+
+def test_evidence_words():
+    assert evidence_words("Mont Ventoux Gästezimmer") == 0
+    assert evidence_words("Show Price per Night") == 1
+    assert evidence_words("Le comité se réunira de nouveau") == 5
+    assert evidence_words("委员会下周再次开会") is None  # no case: the guard does not apply

@@ -1,0 +1,78 @@
+"""Tests of the untranslated-span rule (`xplus.curate.untranslated`) on code-switched targets."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from xplus.curate.consistency import ConsistencyFilter
+from xplus.curate.record import make_pair
+from xplus.curate.untranslated import STEP, UntranslatedFilter, copied_words
+from xplus.curate.writers import BitextJsonlWriter, rejects_writer
+
+from ..conftest import block_stats, run_pipeline
+
+
+def pair(source: str, target: str, trg: str = "hun_Latn", line: int = 1):
+    return make_pair(source, target, "eng_Latn", trg, "test", "test.txt", line)
+
+
+@pytest.mark.parametrize(("source", "target", "trg"), [
+    # the English boilerplate of a blog feed left in a Hungarian target (issue 17)
+    ("The post Use Coupon! appeared first on Coupon Codes.", "Használja Kupon! appeared first on Kuponkódok.",
+     "hun_Latn"),
+    ("Room facilities: free parking and airport shuttle", "Zimmerausstattung: free parking and airport shuttle",
+     "deu_Latn"),
+])
+def test_code_switched_targets_dropped(source, target, trg):
+    doc = pair(source, target, trg)
+    assert UntranslatedFilter().filter(doc) == (False, "untranslated")
+    assert doc.metadata["copied_share"] == 1.0 and doc.metadata["reject_step"] == STEP
+
+
+@pytest.mark.parametrize(("source", "target"), [
+    ("(0 replies)", "(0 replies)"),  # a whole side left untranslated is a copy: pair consistency's `identical`
+    ("Room facilities:", "Room facilities:"),
+])
+def test_untranslated_copies_are_identical_pairs(source, target):
+    assert ConsistencyFilter().filter(pair(source, target)) == (False, "identical")
+
+
+@pytest.mark.parametrize(("source", "target", "trg"), [
+    # names, brands, numbers and URLs are kept by translators; capitalised words are not counted
+    ("Mont Ventoux guest rooms", "Mont Ventoux Gästezimmer", "deu_Latn"),
+    ("Alexander Rilling, double bass", "Alexander Rilling, Kontrabass", "deu_Latn"),
+    ("Visit www.example.com/hotel-rooms for 20 rooms", "Besuchen Sie www.example.com/hotel-rooms für 20 Zimmer",
+     "deu_Latn"),
+    # a cognate or a kept technical word among translated ones
+    ("The hotel has free internet access in every room.", "A hotel minden szobájában ingyenes internet van.",
+     "hun_Latn"),
+])
+def test_valid_pairs_kept(source, target, trg):
+    assert UntranslatedFilter().filter(pair(source, target, trg)) is True
+
+
+def test_copied_words_counts_lower_case_words_outside_urls():
+    assert copied_words("appeared first on the blog", "Megjelent appeared first on Blog") == (2, 2)
+    assert copied_words("see http://a.org/free-rooms", "lásd http://a.org/free-rooms") == (0, 1)
+    assert copied_words("x", "") == (0, 0)
+    with pytest.raises(ValueError):
+        UntranslatedFilter(min_copied_share=0)
+
+
+def test_drops_reach_the_rejects_and_flag_keeps(tmp_path):
+    from xplus.curate.readers.moses import MosesReader
+
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "x.en").write_text("The post appeared first on Blog.\nA good sentence.\n")
+    (tmp_path / "in" / "x.hu").write_text("A bejegyzés appeared first on Blog.\nEgy jó mondat.\n")
+    for decision, kept_lines, rejected in (("drop", [2], 1), ("flag", [1, 2], 0)):
+        run = tmp_path / decision
+        run_pipeline([MosesReader(tmp_path / "in", "en", "hu"),
+                      UntranslatedFilter(exclusion_writer=rejects_writer(run, STEP), decision=decision),
+                      BitextJsonlWriter(run / "out")], run / "logs")
+        kept = [json.loads(x) for x in next((run / "out").glob("*.jsonl")).read_text().splitlines()]
+        assert [r["line"] for r in kept] == kept_lines
+        stats = block_stats(run / "logs", "Untranslated")
+        assert stats.get("dropped_untranslated", 0) == rejected and stats.get("flagged", 0) == 1 - rejected
