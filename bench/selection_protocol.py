@@ -6,9 +6,9 @@ Labelled data: the 10,000 human-labelled ParaCrawl v3 pairs (V valid, F free tra
   as a margin), and whose removals are mostly bad (`MIN_REMOVED_PRECISION`).
 - Confirm half: en-es and en-hu (labelled), and correct translations without labels, where every drop is false:
   FLORES-200 dev+devtest (English-X, the 16 recipe languages), TICO-19 (en-sw, en-zh), Tatoeba (LASER test sets,
-  15 languages; not Serbian, which Tatoeba has in Latin script). A rule is a default `drop` only when its chosen setting costs <= `MAX_HELD_COST` of V+F on
-  every held-out pair and <= `MAX_FLORES_COST` of the lines of every FLORES language; otherwise its default is
-  `flag` (kept, reason in `metadata["flags"]`).
+  15 languages; not Serbian, which Tatoeba has in Latin script). A rule is a default `drop` only when its chosen
+  setting costs <= `MAX_HELD_COST` of V+F on every held-out pair and <= `MAX_FLORES_COST` of the lines of every
+  FLORES language; otherwise its default is `flag` (kept, reason in `metadata["flags"]`).
 
 Every rule runs alone after `Cleaner(drop_mojibake=False)`. Then the defaults together (steps 2-4, before and
 after this change, next to OpusFilter's equivalent), and a precision vs valid-kept curve over each rule's
