@@ -53,11 +53,14 @@ def http_retries() -> int:
 
 
 def http_storage_options() -> dict[str, Any]:
-    """fsspec options of an HTTP filesystem: connect and read timeouts of `XPLUS_HTTP_TIMEOUT` seconds."""
+    """fsspec options of an HTTP filesystem: connect and read timeouts of `XPLUS_HTTP_TIMEOUT` seconds, and a
+    read-ahead cache of one block."""
     import aiohttp
 
     timeout = http_timeout()
-    return {"client_kwargs": {"timeout": aiohttp.ClientTimeout(sock_connect=timeout, sock_read=timeout)}}
+    # readahead: a stream keeps one block (fsspec's 5 MB) in memory, not a growing window of the file
+    return {"client_kwargs": {"timeout": aiohttp.ClientTimeout(sock_connect=timeout, sock_read=timeout)},
+            "cache_type": "readahead"}
 
 
 def source_folder(path: str) -> tuple[DataFolder, str | None]:

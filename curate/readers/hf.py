@@ -24,12 +24,15 @@ from datatrove.data import Document
 from datatrove.io import DataFolderLike
 from datatrove.pipeline.writers.disk_base import DiskWriter
 
+from xplus.curate.errors import ConfigError
 from xplus.curate.languages import UnknownLanguageError, normalize
 from xplus.curate.readers.base import BitextReader, decode_line
 from xplus.curate.sources import COMPRESSIONS
 
 JSONL_SUFFIXES = tuple(f"{ext}{c}" for ext in (".jsonl", ".json") for c in ("", *COMPRESSIONS))
 PARQUET_SUFFIXES = (".parquet",)
+NLLB_HINT = ("allenai/nllb: `reader: tsv`, `layout: nllb`, `path: https://storage.googleapis.com/allennlp-data-bucket/"
+             "nllb/<code>-<code>.gz`")
 HUB = "hub"
 
 
@@ -137,8 +140,14 @@ class HFBitextReader(BitextReader):
         from datasets import load_dataset
         from datasets.distributed import split_dataset_by_node
 
-        stream = load_dataset(self.hub_dataset, self.hub_config, split=self.hub_split,
-                              revision=self.hub_revision, streaming=True)
+        try:
+            stream = load_dataset(self.hub_dataset, self.hub_config, split=self.hub_split,
+                                  revision=self.hub_revision, streaming=True)
+        except RuntimeError as err:
+            if "script" not in str(err).lower():
+                raise
+            raise ConfigError(f"hub_dataset {self.hub_dataset!r} is a loading-script dataset, which `datasets` >= 4 "
+                              f"refuses: read the files it points to instead ({NLLB_HINT})") from err
         if self._world_size > 1:
             stream = split_dataset_by_node(stream, rank=self._rank, world_size=self._world_size)
         yield from stream

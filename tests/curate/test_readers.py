@@ -399,3 +399,18 @@ def test_compressed_moses_pairs_and_the_no_input_hint(tmp_path, bitext):
         list(MosesReader(folder, "en", "sw").run())
     assert "no file ends in .en, .sw, .en.gz" in str(err.value)
     assert "(found: tico19-test.eng, tico19-test.swa)" in str(err.value)
+
+
+def test_a_script_hub_dataset_is_a_config_error_pointing_to_the_files(monkeypatch):
+    """`datasets` >= 4 refuses loading scripts (allenai/nllb is one): the message it raises, as it raises it."""
+    import datasets
+
+    from xplus.curate.errors import ConfigError
+
+    def refuse(*args, **kwargs):
+        raise RuntimeError("Dataset scripts are no longer supported, but found nllb.py")
+
+    monkeypatch.setattr(datasets, "load_dataset", refuse)
+    with pytest.raises(ConfigError, match=r"'allenai/nllb' is a loading-script dataset.*layout: nllb") as err:
+        list(HFBitextReader(None, "en", "sw", hub_dataset="allenai/nllb", hub_config="eng_Latn-swh_Latn").run())
+    assert err.value.exit_code == 2
