@@ -26,8 +26,16 @@ from xplus.train import cli as train_cli
 DEBUG_FLAG = "--debug"
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse's parser with a usage error in one line (the usage itself is one `--help` away); the
+    subcommands' parsers are of this class too."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="xplus",
         description="Curate parallel corpora, train and evaluate translation-enhanced LLMs (Qwen3-XPlus recipe).",
     )

@@ -145,7 +145,7 @@ def _config(args: argparse.Namespace) -> TrainConfig:
         return load_config(args.config, **flags)
     if not (flags.get("model") and flags.get("data")):
         raise TrainConfigError("give a CONFIG file or both --model and --data")
-    return config_from_mapping(flags, "flags")
+    return config_from_mapping(flags, "command line")
 
 
 def _check_model(model: str) -> None:

@@ -1,0 +1,39 @@
+"""`xplus --help` answers at once: building the command line imports no heavy module (torch, transformers,
+datasets); each command imports what it needs when it runs. A property of the imports, not a timing."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = ("torch", "transformers", "datasets")
+PROBE = """
+import sys
+from xplus.pipelines.cli import build_parser, main
+build_parser()
+try:
+    main({argv!r})
+except SystemExit as done:
+    assert done.code == 0, done.code
+print("heavy:" + ",".join(m for m in {heavy!r} if m in sys.modules))
+"""
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["curate", "--help"], ["curate", "run", "--help"],
+                                  ["train", "run", "--help"], ["train", "sweep", "--help"], ["evaluate", "--help"],
+                                  ["end-to-end", "--help"], ["--version"]])
+def test_help_imports_no_heavy_module(argv):
+    done = subprocess.run([sys.executable, "-c", PROBE.format(argv=argv, heavy=HEAVY)], capture_output=True,
+                          text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.splitlines()[-1] == "heavy:", f"{argv}: {done.stdout.splitlines()[-1]}"
+    assert "usage: xplus" in done.stdout or "xplus " in done.stdout
+
+
+def test_the_probe_sees_a_heavy_import():
+    """The same probe reports torch once a command module that needs it is imported (the test can fail)."""
+    probe = PROBE.format(argv=["--version"], heavy=HEAVY).replace("build_parser()", "build_parser(); import torch")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300)
+    assert done.stdout.splitlines()[-1] == "heavy:torch"
