@@ -10,6 +10,7 @@ Each step runs alone on all pairs, then all in pipeline order; OpusFilter's equi
 | 2 `Cleaner()` | (none) |
 | 3a `LengthRatioFilter()` | `LengthFilter(min_length=2, max_length=1e9, unit="word")`, `LengthRatioFilter(3.33)` |
 | consistency `ConsistencyFilter()` | (none in the compared configuration) |
+| untranslated `UntranslatedFilter()` | (none) |
 | 3b `SimHashDedup(SimHashConfig())` | `remove_duplicates` (its `SegmentHasher`, defaults: exact pairs) |
 | 4 `LanguageIdFilter()` (lid.176) | `FastTextFilter(thresholds=[0, 0])`, the same lid.176.ftz |
 
@@ -46,6 +47,7 @@ from xplus.curate.lid import (
 )
 from xplus.curate.readers.tsv import PARACRAWL_V3_COLUMNS, TsvReader
 from xplus.curate.simhash import SimHashConfig, SimHashDedup
+from xplus.curate.untranslated import UntranslatedFilter
 
 FLORES_DEV = PARACRAWL.parents[1] / "flores200" / "dev"
 LABELS = ("V", "F", "E", "MT", "T", "A", "L")
@@ -122,14 +124,14 @@ def together(docs: list, min_wrong_probability: float = DEFAULT_MIN_WRONG_PROBAB
              max_expected_probability: float = DEFAULT_MAX_EXPECTED_PROBABILITY) -> set[int]:
     lid = LanguageIdFilter(min_wrong_probability=min_wrong_probability,
                            max_expected_probability=max_expected_probability)
-    return kept_indices([Cleaner(), LengthRatioFilter(), ConsistencyFilter(), SimHashDedup(SimHashConfig()), lid],
-                        docs)
+    return kept_indices([Cleaner(), LengthRatioFilter(), ConsistencyFilter(), UntranslatedFilter(),
+                         SimHashDedup(SimHashConfig()), lid], docs)
 
 
 def rule_alone(docs: list, rule: str) -> set[int]:
     """After cleaning, what one consistency rule keeps with the others off."""
     args = {**RULES_OFF, rule: 0.9} if rule == "near_identical" else {**RULES_OFF, rule: True}
-    return kept_indices([Cleaner(drop_mojibake=False), ConsistencyFilter(**args)], docs)
+    return kept_indices([Cleaner(drop_mojibake=False), ConsistencyFilter(**args, decision="drop")], docs)
 
 
 def opusfilter(docs: list, python: Path) -> dict[str, set[int]]:
@@ -181,7 +183,8 @@ def rules_table(docs: list, labels: list[str], n: int) -> list[str]:
         good_total = [sum(1 for i in group if labels[i] in GOOD) for group in (chosen, held)]
         flores = flores_false_drops(rule)
         worst = max(flores, key=flores.get)
-        default = "" if rule is None or rule == "near_identical" else " (on)"
+        default = ("" if rule is None or rule == "near_identical" else " (flagged by default)"
+                   if rule == "number_mismatch" else " (on)")
         share = f"{bad / removed:.0%}" if removed else "-"
         lines.append(f"| {name}{default} | " + " | ".join(str(m["removed"][label]) for label in LABELS)
                      + f" | {share} |"

@@ -122,24 +122,30 @@ def _exempt(text: str, other: str, measures: bool) -> set[int]:
     return exempt
 
 
+def _unmatched(found: list, other_keys: frozenset[str], min_number: int) -> list[tuple[int, frozenset[str]]]:
+    return [(value, keys) for value, keys in found if value >= min_number and not keys & other_keys]
+
+
 def unmatched_number(source: str, target: str, min_number: int) -> str | None:
     """The first number of at least `min_number` on one side that the other side lacks (both sides having
-    numbers), as `detail`; None when the numbers agree."""
+    numbers), as `detail`; None when the numbers agree. The exemptions (spelled numbers, measures, numbering)
+    are only worked out for a pair whose digits disagree."""
     if _CJK_MAGNITUDE.search(source) or _CJK_MAGNITUDE.search(target):
         return None
     src_numbers, tgt_numbers = numbers(source), numbers(target)
     if not src_numbers or not tgt_numbers:
         return None
-    src_keys = frozenset().union(*(keys for _, keys in src_numbers), spelled_keys(source))
-    tgt_keys = frozenset().union(*(keys for _, keys in tgt_numbers), spelled_keys(target))
+    src_keys = frozenset().union(*(keys for _, keys in src_numbers))
+    tgt_keys = frozenset().union(*(keys for _, keys in tgt_numbers))
+    sides = (("source", src_numbers, tgt_keys, source, target), ("target", tgt_numbers, src_keys, target, source))
+    if not any(_unmatched(found, other, min_number) for _, found, other, _, _ in sides):
+        return None
     measures = bool(_IMPERIAL.search(source) or _IMPERIAL.search(target))
-    for side, found, other, text, other_text in (("source", src_numbers, tgt_keys, source, target),
-                                                 ("target", tgt_numbers, src_keys, target, source)):
-        exempt = None
-        for value, keys in found:
-            if value >= min_number and not keys & other:
-                if exempt is None:
-                    exempt = _exempt(text, other_text, measures)
+    for side, found, other, text, other_text in sides:
+        missing = _unmatched(found, other | spelled_keys(other_text), min_number)
+        if missing:
+            exempt = _exempt(text, other_text, measures)
+            for value, _ in missing:
                 if value not in exempt:
                     return f"{side} number {value} not in the other side"
     return None
