@@ -9,11 +9,9 @@ import shutil
 import time
 from pathlib import Path
 
-from xplus.curate.accounting import run_funnel
 from xplus.curate.flores import format_direction
-from xplus.curate.report import RunReport
-from xplus.pipelines.executors import EXECUTORS, ExecutorOptions, run_stages
-from xplus.pipelines.recipe import load_recipe, recipe_names
+from xplus.pipelines.executors import EXECUTORS
+from xplus.pipelines.recipe_files import recipe_names
 
 
 def add_run_parser(curate_commands: argparse._SubParsersAction) -> None:
@@ -54,6 +52,11 @@ def merge_thresholds(run_dir: Path) -> None:
 
 
 def run_recipe(args: argparse.Namespace) -> int:
+    from xplus.curate.accounting import run_funnel
+    from xplus.curate.report import RunReport
+    from xplus.pipelines.executors import ExecutorOptions, run_stages
+    from xplus.pipelines.recipe import load_recipe
+
     recipe = load_recipe(args.recipe, flores=args.flores, loss_model=args.loss_model)
     run_dir = (args.output or Path("xplus-runs") / recipe.name).resolve()
     if run_dir.exists() and any(run_dir.iterdir()):
