@@ -14,14 +14,16 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from xplus.curate.errors import DataError
+
 READER, WRITER = "READER", "WRITER"
 PROGRESS = "PROGRESS"  # xplus.pipelines.progress's pass-through meter: not a step of the funnel
 CHAT_PREFIX = "chat-"  # output/chat-<layout>/ holds chat records; the other output folders hold pairs
 HANDOFF_OUT, HANDOFF_IN = "🔀 handoff out", "🔀 handoff in"  # xplus.curate.handoff's block names
 
 
-class AccountingError(RuntimeError):
-    """The counts of a run do not reconcile: pairs were lost or invented."""
+class AccountingError(DataError, RuntimeError):
+    """The counts of a run do not reconcile: pairs were lost or invented (exit 1, no traceback)."""
 
 
 def _count(value) -> int:

@@ -28,7 +28,7 @@ import datatrove.executor.base as executor_base
 import multiprocess
 from datatrove.executor import LocalPipelineExecutor, SlurmPipelineExecutor
 from datatrove.pipeline.base import PipelineStep
-from datatrove.utils.logging import DATATROVE_COLORIZE_LOGS, add_task_logger, logger
+from datatrove.utils.logging import DATATROVE_COLORIZE_LOG_FILES, DATATROVE_COLORIZE_LOGS, add_task_logger, logger
 
 from xplus.curate.accounting import HANDOFF_IN, HANDOFF_OUT, AccountingError, Funnel, stage_logging_dirs
 from xplus.pipelines.progress import ProgressMeter
@@ -93,23 +93,32 @@ def preload_worker_modules(stages: list[Stage]) -> list[str]:
     return modules
 
 
-def _not_task_stats(record) -> bool:
-    return not record["message"].lstrip().startswith(TASK_STATS)
+def _for_terminal(record) -> bool:
+    """Not the task's stats table, nor a task's traceback: both stay in the task's log file (the error itself
+    reaches the command, which says it in one line)."""
+    return record["exception"] is None and not record["message"].lstrip().startswith(TASK_STATS)
 
 
 def _task_logger_without_stats(logging_dir, rank: int, local_rank: int = 0, node_rank: int = -1):
-    """datatrove's task logger, with its stats table kept out of the terminal (it stays in the task's log)."""
+    """datatrove's task logger, with its stats table and tracebacks kept out of the terminal (they stay in the
+    task's log)."""
     logfile = add_task_logger(logging_dir, rank, local_rank, node_rank=node_rank)
     probe = logger.add(lambda _: None)  # loguru numbers handlers in order: stderr, the task file, this probe
-    logger.remove(probe)
-    logger.remove(probe - 2)
+    for handler in (probe, probe - 1, probe - 2):
+        logger.remove(handler)
+    prefix = f"[NODE {node_rank}] " if node_rank != -1 else ""
     logger.add(sys.stderr, colorize=DATATROVE_COLORIZE_LOGS, level="INFO" if local_rank == 0 else "ERROR",
-               format=TASK_FORMAT, filter=_not_task_stats)
+               format=prefix + TASK_FORMAT, filter=_for_terminal)
+    # catch=False: a log that cannot be written (full disk) fails the task with that error, said once by the
+    # command, instead of loguru printing its own traceback for every later line
+    logger.add(logfile, colorize=DATATROVE_COLORIZE_LOG_FILES, level="DEBUG", format=prefix + TASK_FORMAT,
+               catch=False)
     return logfile
 
 
 class LocalExecutor(LocalPipelineExecutor):
-    """datatrove's local executor, printing each stats table once (the stage's, not also each task's)."""
+    """datatrove's local executor, printing each stats table once (the stage's, not also each task's), and a
+    failed task's traceback only to its log."""
 
     def _run_for_rank(self, rank: int, local_rank: int = 0, node_rank: int = -1):
         executor_base.add_task_logger = _task_logger_without_stats

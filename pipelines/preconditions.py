@@ -53,7 +53,7 @@ def check_free_disk(run_dir: Path, needed: int) -> None:
 def check_flores(recipe) -> None:
     """The FLORES files the decontamination and the loss calibration will open exist, for every language."""
     from xplus.curate.decontaminate import flores_files
-    from xplus.curate.loss.calibration import Flores
+    from xplus.curate.flores import Flores
 
     for step, options in recipe.steps.items():
         folder = options.get("flores_dir")

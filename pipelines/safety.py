@@ -61,9 +61,10 @@ def _inside(path: Path, folder: Path) -> bool:
 
 
 def check_output_folder(run_dir: Path, inputs: dict[str, Path]) -> None:
-    """Refuse an output folder that is an input or lies inside an input folder."""
+    """Refuse an output folder that is a data input or lies inside one (a model folder is only kept from
+    `--overwrite`: nothing reads the run folder as a model)."""
     for key, path in inputs.items():
-        if _inside(run_dir, path):
+        if not key.endswith(".model") and _inside(run_dir, path):
             raise ConfigError(f"-o {run_dir}: inside the input {path} ({key}); the run would read its own "
                               f"files as input: choose an output folder outside it")
 

@@ -129,3 +129,49 @@ def test_accounting_catches_a_block_that_loses_pairs(tmp_path):
     # the filter counted its drop but wrote no reject: the rows on disk give it away
     with pytest.raises(AccountingError, match="rejects files hold 0 rows, stats count 1"):
         Funnel.from_logging_dirs(run / "logs", rejects_dir=run / "rejects").check()
+
+
+def test_accounting_counts_the_rows_on_disk_in_every_output(bitext, tmp_path, capsys):
+    """Deleting 5 of 28 output rows after the run used to leave `xplus curate accounting` saying OK."""
+    from xplus.pipelines.cli import main
+
+    source = bitext / "opus-globalvoices" / "en-sw"
+    pairs = [(en, sw) for en, sw in zip((source / "GlobalVoices.en").read_text().splitlines(),
+                                        (source / "GlobalVoices.sw").read_text().splitlines(), strict=True)
+             if en.strip() and sw.strip()][:28]
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "x.en").write_text("".join(f"{en}\n" for en, _ in pairs))
+    (tmp_path / "data" / "x.sw").write_text("".join(f"{sw}\n" for _, sw in pairs))
+    recipe = tmp_path / "recipe.yaml"
+    recipe.write_text(f"sources:\n  - {{reader: moses, path: {tmp_path / 'data'}, src_lang: en, tgt_lang: sw}}\n"
+                      f"steps:\n  clean: {{}}\n  template: {{}}\noutput:\n  formats: [jsonl, parquet]\n")
+    run = tmp_path / "run"
+    assert main(["curate", "run", str(recipe), "-o", str(run)]) == 0
+    assert "accounting OK: input 28 = output 28 + rejects 0 (pairs; 56 chat records written)" in capsys.readouterr().out
+
+    def accounting() -> tuple[int, str]:
+        code = main(["curate", "accounting", str(run)])
+        return code, capsys.readouterr().out
+
+    assert accounting()[0] == 0
+    rows = run / "output" / "jsonl" / "00000.jsonl"
+    whole = rows.read_text()
+    rows.write_text("".join(whole.splitlines(keepends=True)[5:]))  # 5 of 28 rows deleted
+    code, printed = accounting()
+    assert code == 1 and "accounting FAILED" in printed
+    assert "output/jsonl holds 23 rows on disk, stats count 28 pairs" in printed
+    rows.write_text(whole)
+    chats = run / "output" / "chat-messages" / "00000.jsonl"
+    chats.write_text("".join(chats.read_text().splitlines(keepends=True)[:-1]))
+    code, printed = accounting()
+    assert code == 1 and "output/chat-messages holds 55 rows on disk, stats count 56 chat records" in printed
+    import shutil
+
+    import pyarrow.parquet as pq
+
+    shutil.rmtree(run / "output" / "chat-messages")
+    (table,) = (run / "output" / "parquet").glob("*.parquet")
+    pq.write_table(pq.read_table(table).slice(0, 20), table)
+    code, printed = accounting()
+    assert code == 1 and "output/parquet holds 20 rows on disk, stats count 28 pairs" in printed
+    assert "output/ holds 0 folder(s) of chat records, the run's stats 1 writer(s)" in printed

@@ -164,7 +164,7 @@ def test_resume_refuses_a_checkpoint_whose_pickle_would_run_code(two_stage_run, 
     marker = tmp_path / "payload-ran"
     hostile = tmp_path / "checkpoints" / "stage1-step5" / part
     torch.save({"state": {}, "param_groups": [], "payload": _RunsCode(marker)}, hostile)
-    with pytest.raises(UnsafeCheckpointError, match=rf"{part}: refused: .*posix\.system|{part}: refused") as err:
+    with pytest.raises(UnsafeCheckpointError, match=rf"{part}: refused: .*\(posix\.system\)") as err:
         train(config(tiny_model_dir, chat_file, tmp_path, save_steps=5), resume=True)
     assert isinstance(err.value, DataError) and str(hostile) in str(err.value)
     assert not marker.exists()
