@@ -1,3 +1,4 @@
+import dataclasses
 import re
 from collections import defaultdict
 from dataclasses import asdict
@@ -175,7 +176,13 @@ def test_unknown_codes_raise(code):
         get_language(code)
 
 
-def test_language_is_frozen():
-    with pytest.raises(AttributeError):
-        get_language("en").name = "x"  # type: ignore[misc]
-    assert isinstance(get_language("en"), Language)
+def test_callers_cannot_change_the_registry():
+    """Every caller gets the same object for a language, whatever code named it, so no caller may change it:
+    each field refuses a new value, and what the next caller reads is intact."""
+    english = get_language("en")
+    assert english is get_language("EN-US") is get_language("__label__eng_Latn") is get_language("English")
+    for field in dataclasses.fields(Language):
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            setattr(english, field.name, "x")
+    assert get_language("eng_Latn").name == "English" and get_language("eng").iso639_1 == "en"
+    assert {english: "key"}[get_language("eng")] == "key"  # hashable, by value

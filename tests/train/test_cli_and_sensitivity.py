@@ -43,7 +43,7 @@ def test_config_errors_name_the_problem(tmp_path, capsys):
 
 def test_gradient_sensitivity_on_flores_and_suggest(qwen3_dir, shared_data, tmp_path, capsys):
     output = tmp_path / "norms.json"
-    assert main(["train", "sensitivity", "--model", str(qwen3_dir), "--flores", str(shared_data / "flores200/dev"),
+    assert main(["train", "sensitivity", "--model", str(qwen3_dir), "--flores", str(shared_data / "flores200"),
                  "--directions", "eng_Latn-swh_Latn", "deu_Latn-eng_Latn", "--pairs", "3", "--extra", "o",
                  "-o", str(output)]) == 0
     norms = json.loads(output.read_text())
@@ -52,6 +52,26 @@ def test_gradient_sensitivity_on_flores_and_suggest(qwen3_dir, shared_data, tmp_
     assert set(norms["directions"]) == {"eng_Latn-swh_Latn", "deu_Latn-eng_Latn"}
     values = norms["directions"]["eng_Latn-swh_Latn"]
     assert values["pairs"] == 3 and all(len(values[m]) == 8 and min(values[m]) > 0 for m in norms["modules"])
+    # the norms are nuclear norms (sums of singular values) of each pair's gradient, averaged over the pairs:
+    # recomputed here with the model's own loss on the same FLORES pairs; Frobenius norms would be smaller
+    from transformers import AutoModelForCausalLM
+
+    from xplus.train.data import build_examples, collate
+    from xplus.train.model import load_tokenizer
+    from xplus.train.sensitivity import flores_records
+
+    tokenizer = load_tokenizer(str(qwen3_dir))
+    model = AutoModelForCausalLM.from_pretrained(str(qwen3_dir), dtype=torch.float32)
+    records = flores_records(shared_data / "flores200", ["eng_Latn-swh_Latn"], 3)["eng_Latn-swh_Latn"]
+    nuclear, frobenius = torch.zeros(8), torch.zeros(8)
+    for example in build_examples(tokenizer, records, 512)[0]:
+        model.zero_grad()
+        model(**collate([example], 0)).loss.backward()
+        grads = [layer.self_attn.q_proj.weight.grad for layer in model.model.layers]
+        nuclear += torch.stack([torch.linalg.svdvals(g).sum() for g in grads]) / 3
+        frobenius += torch.stack([g.norm() for g in grads]) / 3
+    assert torch.allclose(torch.tensor(values["q_proj"]), nuclear, rtol=1e-3)
+    assert (nuclear > 1.5 * frobenius).all()
     capsys.readouterr()
     assert main(["train", "suggest", str(output)]) == 0
     printed = capsys.readouterr().out
