@@ -1,5 +1,6 @@
-"""Where recipes and the bundled demo data live: light (no block, no datatrove, no torch import), so that the
-command line can name the bundled recipes in its help without loading the curation machinery."""
+"""Where recipes and the bundled demo data live, and the executors a recipe runs on: light (no block, no
+datatrove, no torch import), so that the command line can name them in its help without loading the curation
+machinery."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from importlib.resources import files
 from pathlib import Path
 
 BUNDLED = "bundled:"
+#: the executors `xplus curate run --executor` offers (`xplus.pipelines.executors` builds them)
+EXECUTORS = ("local", "slurm")
 
 
 def bundled_data() -> Path:

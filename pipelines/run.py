@@ -10,8 +10,7 @@ import time
 from pathlib import Path
 
 from xplus.curate.flores import format_direction
-from xplus.pipelines.executors import EXECUTORS
-from xplus.pipelines.recipe_files import recipe_names
+from xplus.pipelines.recipe_files import EXECUTORS, recipe_names
 
 
 def add_run_parser(curate_commands: argparse._SubParsersAction) -> None:

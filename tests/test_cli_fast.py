@@ -37,3 +37,10 @@ def test_the_probe_sees_a_heavy_import():
     probe = PROBE.format(argv=["--version"], heavy=HEAVY).replace("build_parser()", "build_parser(); import torch")
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300)
     assert done.stdout.splitlines()[-1] == "heavy:torch"
+
+
+def test_the_light_executor_names_are_the_executors():
+    """`--executor`'s choices come from the light module; they are the executors `executors.py` builds."""
+    from xplus.pipelines import executors, recipe_files
+
+    assert tuple(executors.EXECUTORS) == recipe_files.EXECUTORS
