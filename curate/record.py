@@ -12,13 +12,19 @@ Every xplus block reads and writes pairs through the helpers below, so the layou
 - `doc.metadata["extra"]`     anything else the source carried (ParaCrawl scores and labels, NLLB's LASER score)
 - `doc.id`                    `corpus/file:line`, unique within a run
 
+Written rows (`unified`) carry every column in every row, one type per column in JSONL and parquet alike: the
+measured score fields of every step that ran (`measured_fields`; null where a step measured nothing for that
+pair) and `extra` as a JSON string (null when the source carried nothing), since its keys differ per source.
+
 A block that drops a pair calls `mark_rejected` so the rejects writer can record the step and the reason.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+import orjson
 from datatrove.data import Document
 
 SRC, TRG, TGT_LINE = "src", "trg", "tgt_line"
@@ -32,6 +38,16 @@ PROVENANCE_FIELDS = (CORPUS, FILE, LINE)
 SCORE_FIELDS = {"length_src": int, "length_trg": int, "lid_src": str, "lid_src_prob": float,
                 "lid_src_expected_prob": float, "lid_trg": str, "lid_trg_prob": float, "lid_trg_expected_prob": float,
                 "loss": float}
+#: the score fields each measuring step writes: a row carries a step's whole group once the step ran
+SCORE_GROUPS = (("length_src", "length_trg"),
+                ("lid_src", "lid_src_prob", "lid_src_expected_prob",
+                 "lid_trg", "lid_trg_prob", "lid_trg_expected_prob"),
+                ("loss",))
+#: per-side fields, swapped with the sides when a chat runs in the pair's reverse direction
+SIDE_SWAPS = (("length_src", "length_trg"), ("lid_src", "lid_trg"), ("lid_src_prob", "lid_trg_prob"),
+              ("lid_src_expected_prob", "lid_trg_expected_prob"))
+#: measured in the pair's own direction (src -> trg) only: unknown for the reverse direction
+DIRECTED_FIELDS = ("loss",)
 
 
 def make_pair(
@@ -74,9 +90,33 @@ def mark_rejected(doc: Document, step: str, reason: str, detail: str | None = No
         doc.metadata[REJECT_DETAIL] = detail
 
 
-def unified(doc: Document) -> dict[str, Any]:
-    """The paper's unified record `{src, trg, src_line, tgt_line}`, then provenance, the scores the filters
-    measured, and the source's extras."""
+def reversed_metadata(metadata: dict[str, Any]) -> dict[str, Any]:
+    """The metadata of a pair seen in its reverse direction: per-side fields swapped, fields measured in the
+    forward direction only (`loss`) unknown (null). `file`/`line` stay: they locate the pair, not one side."""
+    meta = dict(metadata)
+    for a, b in SIDE_SWAPS:
+        if a in metadata or b in metadata:
+            meta[a], meta[b] = metadata.get(b), metadata.get(a)
+    for key in DIRECTED_FIELDS:
+        if key in metadata:
+            meta[key] = None
+    return meta
+
+
+def measured_fields(doc: Document) -> tuple[str, ...]:
+    """The score fields of every step that measured this pair, each step's whole group (in `SCORE_FIELDS` order)."""
+    present = {f for group in SCORE_GROUPS if any(k in doc.metadata for k in group) for f in group}
+    return tuple(f for f in SCORE_FIELDS if f in present)
+
+
+def extra_json(doc: Document) -> str:
+    """The source's extras as a JSON object string (`{}` when none): one type in every row and format."""
+    return orjson.dumps(doc.metadata.get(EXTRA) or {}, option=orjson.OPT_SORT_KEYS).decode()
+
+
+def unified(doc: Document, fields: Sequence[str] | None = None) -> dict[str, Any]:
+    """The paper's unified record `{src, trg, src_line, tgt_line}`, then provenance, the score `fields` (default:
+    `measured_fields(doc)`; null where this pair has none) and the source's extras as a JSON object string."""
     meta = doc.metadata
     row: dict[str, Any] = {
         "src": meta[SRC],
@@ -87,18 +127,16 @@ def unified(doc: Document) -> dict[str, Any]:
         FILE: meta.get(FILE),
         LINE: meta.get(LINE),
     }
-    row.update({k: meta[k] for k in SCORE_FIELDS if k in meta})
-    if meta.get(EXTRA):
-        row[EXTRA] = meta[EXTRA]
+    row.update({k: meta.get(k) for k in (measured_fields(doc) if fields is None else fields)})
+    row[EXTRA] = extra_json(doc)
     return row
 
 
-def rejected_row(doc: Document) -> dict[str, Any]:
-    """A rejects-file row: the unified record plus the step, reason and detail of the drop."""
+def rejected_row(doc: Document, fields: Sequence[str] | None = None) -> dict[str, Any]:
+    """A rejects-file row: the unified record plus the step, reason and detail (`""` if none) of the drop."""
     meta = doc.metadata
-    row = unified(doc)
+    row = unified(doc, fields)
     row["step"] = meta.get(REJECT_STEP)
     row["reason"] = meta.get(REJECT_REASON) or meta.get("filter_reason")
-    if meta.get(REJECT_DETAIL):
-        row["detail"] = meta[REJECT_DETAIL]
+    row["detail"] = meta.get(REJECT_DETAIL) or ""
     return row
