@@ -30,6 +30,8 @@ if TYPE_CHECKING:
     from xplus.curate.report import RunReport
 
 KEPT, DROPPED, THRESHOLD, OTHER = "#4c72b0", "#c44e52", "black", "#9a9a9a"
+#: colours of the LID drop reasons of a side (wrong language first, then wrong script, low confidence)
+LID_DROPS = (DROPPED, "#dd8452", "#8172b3", "#937860")
 MAX_GROUPS = 9  # directions drawn apart (tab10 colours); the rest share one grey "other" curve
 SIDES = (("src", "source"), ("trg", "target"))
 
@@ -44,10 +46,20 @@ def _pyplot():
 
 
 def colours(n: int) -> list:
-    """`n` distinct colours (tab10, then tab20)."""
+    """`n` distinct colours, none of them the grey of "other" (tab10 without its grey, then tab20 without)."""
     plt = _pyplot()
-    cmap = plt.get_cmap("tab10" if n <= 10 else "tab20")
-    return [cmap(i % cmap.N) for i in range(n)]
+    name, greys = ("tab10", {7}) if n <= 9 else ("tab20", {14, 15})
+    cmap = plt.get_cmap(name)
+    palette = [cmap(i) for i in range(cmap.N) if i not in greys]
+    return [palette[i % len(palette)] for i in range(n)]
+
+
+def styled(found: dict[str, list[str]]) -> list[tuple[str, list[str], object, str]]:
+    """(label, directions, colour, line style) of each group of `groups`: "other" grey and dashed."""
+    named = [label for label in found if not label.startswith("other")]
+    colour = dict(zip(named, colours(len(named)), strict=True))
+    return [(label, members, colour.get(label, OTHER), "-" if label in colour else "--")
+            for label, members in found.items()]
 
 
 def groups(directions: pl.Series) -> dict[str, list[str]]:
@@ -158,9 +170,9 @@ def length_ratio_figure(report: RunReport) -> Figure | None:
     kept = ratios.filter(pl.col("kept"))
     fig, ax = plt.subplots(figsize=(9, 4.5))
     found = groups(kept["direction"]) if len(kept) else {}
-    for (label, members), colour in zip(found.items(), colours(len(found)), strict=True):
+    for label, members, colour, style in styled(found):
         part = kept.filter(pl.col("direction").is_in(members))["ratio"].to_numpy()
-        ax.hist(part, bins=bins, histtype="step", linewidth=1.5, color=OTHER if label.startswith("other") else colour,
+        ax.hist(part, bins=bins, histtype="step", linewidth=1.5, color=colour, linestyle=style,
                 label=f"kept {label} ({len(part):,})")
     dropped = ratios.filter(~pl.col("kept"))["ratio"].to_numpy()
     if len(dropped):
@@ -187,20 +199,21 @@ def length_figure(report: RunReport) -> Figure | None:
     if not len(pairs) or not {"length_src", "length_trg"} <= set(pairs.columns):
         return None
     plt = _pyplot()
-    min_units = length_filter(report).min_units
+    flt = length_filter(report)
+    min_units = flt.min_units
+    unit = f"tokens of {flt.tokenizer_name}" if flt.tokenizer_name else "words; characters for zh, ja, th ..."
     df = pairs.with_columns(direction=direction(pairs))
     found = groups(df["direction"])
     fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
     for ax, (key, side) in zip(axes, SIDES, strict=True):
         top = max(df[f"length_{key}"].max(), min_units + 1)
         bins = np.geomspace(1, top + 1, 40)
-        for (label, members), colour in zip(found.items(), colours(len(found)), strict=True):
+        for label, members, colour, style in styled(found):
             values = df.filter(pl.col("direction").is_in(members))[f"length_{key}"].to_numpy()
-            ax.hist(values, bins=bins, histtype="step", linewidth=1.5, label=label,
-                    color=OTHER if label.startswith("other") else colour)
+            ax.hist(values, bins=bins, histtype="step", linewidth=1.5, label=label, color=colour, linestyle=style)
         ax.axvline(min_units, color=THRESHOLD, linestyle="--", linewidth=1, label=f"min_units {min_units}")
         ax.set_xscale("log")
-        ax.set_xlabel(f"{side} length (units: words; characters for zh, ja, th ...), log scale")
+        ax.set_xlabel(f"{side} length ({unit}), log scale")
         ax.set_title(f"{side} side, kept pairs", fontsize=10)
     axes[0].set_ylabel("pairs")
     axes[1].legend(fontsize=7)
@@ -209,7 +222,8 @@ def length_figure(report: RunReport) -> Figure | None:
 
 def lid_figure(report: RunReport) -> Figure | None:
     """Per side: the expected language's probability of kept pairs and of pairs the LID step dropped for that
-    side; the filter drops a side under `max_expected_probability` when another language is likely enough."""
+    side, by reason; a wrong language is dropped under `max_expected_probability` when another language is likely
+    enough (a wrong script at any probability)."""
     from xplus.curate.lid import DEFAULT_MAX_EXPECTED_PROBABILITY, DEFAULT_MIN_WRONG_PROBABILITY
 
     columns = [(key, side) for key, side in SIDES if f"lid_{key}_expected_prob" in report.pairs.columns]
@@ -226,9 +240,11 @@ def lid_figure(report: RunReport) -> Figure | None:
         column = f"lid_{key}_expected_prob"
         kept = report.pairs[column].drop_nulls().to_numpy()
         mine = rejects.filter(pl.col("reason").str.ends_with(f"_{side}")) if len(rejects) else rejects
-        dropped = mine[column].drop_nulls().to_numpy() if column in mine.columns else np.array([])
-        ax.hist([kept, dropped], bins=bins, stacked=True, color=[KEPT, DROPPED],
-                label=[f"kept ({len(kept):,})", f"dropped by LID, {side} side ({len(dropped):,})"])
+        reasons = sorted(mine["reason"].unique().to_list(), key=lambda r: not r.startswith("wrong_language"))
+        dropped = [mine.filter(pl.col("reason") == r)[column].drop_nulls().to_numpy() for r in reasons]
+        ax.hist([kept, *dropped], bins=bins, stacked=True, color=[KEPT, *LID_DROPS[: len(reasons)]],
+                label=[f"kept ({len(kept):,})", *(f"dropped: {r} ({len(d):,})" for r, d in
+                                                  zip(reasons, dropped, strict=True))])
         ax.axvline(floor, color=THRESHOLD, linestyle="--", linewidth=1,
                    label=f"{floor:g}: dropped below if another language has p ≥ {wrong:g}")
         ax.set_yscale("log")
@@ -253,10 +269,9 @@ def loss_figure(report: RunReport) -> Figure | None:
     found = groups(df["direction"])
     bins = np.linspace(df["loss"].min(), df["loss"].max(), 50)
     fig, ax = plt.subplots(figsize=(9, 4.5))
-    for (label, members), colour in zip(found.items(), colours(len(found)), strict=True):
-        colour = OTHER if label.startswith("other") else colour
+    for label, members, colour, style in styled(found):
         ax.hist(df.filter(pl.col("direction").is_in(members))["loss"].to_numpy(), bins=bins, histtype="step",
-                linewidth=1.5, color=colour, label=label)
+                linewidth=1.5, color=colour, linestyle=style, label=label)
         for member in members:
             if member in report.thresholds:
                 ax.axvline(report.thresholds[member], color=colour, linestyle="--", linewidth=1)
