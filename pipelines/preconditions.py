@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import os
 import shutil
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 from xplus.curate.errors import ConfigError, DataError
-from xplus.pipelines.safety import input_files, is_remote
+from xplus.pipelines.safety import input_files, is_remote, local_input
 
 #: disk a run takes per byte of (uncompressed) input, measured on the bundled demo (`--tasks 2`: work/ 8.1x,
 #: output/jsonl 1.9x, parquet 0.6x, chat-messages 6.3x, chat-sharegpt 2.2x, chat-alpaca 2.0x, rejects and logs
@@ -90,7 +88,7 @@ def check_model(key: str, name: str, repo_type: str = "model") -> None:
 def check_hub_repo(key: str, repo_id: str, repo_type: str = "dataset", revision: str | None = None) -> None:
     import huggingface_hub
 
-    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes"):
+    if _offline():
         return  # offline: the cache decides, when the step opens it
     try:
         huggingface_hub.HfApi().repo_info(repo_id, repo_type=repo_type, revision=revision, timeout=TIMEOUT_S)
@@ -99,34 +97,24 @@ def check_hub_repo(key: str, repo_id: str, repo_type: str = "dataset", revision:
                         f"({type(err).__name__}: {str(err).splitlines()[0] if str(err) else ''})") from err
 
 
-def check_url(key: str, url: str) -> None:
-    """An http(s) source answers a HEAD request."""
-    request = urllib.request.Request(url, method="HEAD")
-    try:
-        with urllib.request.urlopen(request, timeout=TIMEOUT_S):
-            return
-    except urllib.error.HTTPError as err:
-        raise DataError(f"{key}: {url}: HTTP {err.code} {err.reason}") from err
-    except (urllib.error.URLError, TimeoutError, OSError) as err:
-        reason = getattr(err, "reason", err)
-        raise DataError(f"{key}: {url}: not reachable ({reason})") from err
+def _offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes")
 
 
 def check_remote_sources(recipe) -> None:
-    for i, source in enumerate(recipe.sources):
-        key = f"sources[{i}]"
-        if source.path.startswith(("http://", "https://")):
-            check_url(f"{key}.path", source.path)
-        elif source.path.startswith("hf://datasets/"):
-            repo = "/".join(source.path.removeprefix("hf://datasets/").split("/")[:2])
-            check_hub_repo(f"{key}.path", repo.split("@")[0])
-        elif hub := source.options.get("hub_dataset"):
-            check_hub_repo(f"{key}.hub_dataset", str(hub), revision=source.options.get("hub_revision"))
-        elif source.path and not is_remote(source.path) and not Path(source.path).exists():
-            from xplus.pipelines.recipe import resolve_path
+    """Every source resolves: a local path exists; a URL or Hub path answers (`curate.sources.source_info`:
+    a HEAD or a listing, no data read). Hub paths are left to the cache when the Hub is offline."""
+    from xplus.curate.sources import source_info
+    from xplus.pipelines.check import source_location
+    from xplus.pipelines.recipe import resolve_path
 
-            if not Path(resolve_path(source.path)).exists():
-                raise ConfigError(f"{key}.path: {source.path}: no such file or folder")
+    for i, source in enumerate(recipe.sources):
+        path = source_location(resolve_path(source.path), source.options)
+        if not is_remote(path):
+            if not local_input(path).exists():
+                raise ConfigError(f"sources[{i}].path: {source.path}: no such file or folder")
+        elif not (path.startswith("hf://") and _offline()) and (info := source_info(path)).error:
+            raise DataError(f"sources[{i}]: {info.where}: {info.error}")
 
 
 def check_models(recipe) -> None:

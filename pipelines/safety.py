@@ -38,6 +38,15 @@ def is_remote(path: str) -> bool:
     return path.startswith(REMOTE_PREFIXES)
 
 
+def local_input(path: str) -> Path:
+    """The file or folder on disk of a local source path (`x.zip/member` is the archive `x.zip`)."""
+    from xplus.curate.sources import ZIP_MEMBER
+
+    if ZIP_MEMBER in path:
+        path = path[: path.index(ZIP_MEMBER) + len(ZIP_MEMBER) - 1]
+    return Path(path).resolve()
+
+
 def recipe_inputs(recipe) -> dict[str, Path]:
     """The local paths a recipe reads, by the recipe key that names them: sources, FLORES, local models."""
     from xplus.pipelines.recipe import resolve_path
@@ -45,7 +54,7 @@ def recipe_inputs(recipe) -> dict[str, Path]:
     found: dict[str, Path] = {}
     for i, source in enumerate(recipe.sources):
         if source.path and not is_remote(source.path):
-            found[f"sources[{i}].path"] = Path(resolve_path(source.path)).resolve()
+            found[f"sources[{i}].path"] = local_input(resolve_path(source.path))
     if recipe.flores:
         found["flores"] = Path(recipe.flores).resolve()
     for step, options in recipe.steps.items():

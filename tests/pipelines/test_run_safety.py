@@ -216,7 +216,7 @@ def test_unreachable_source_urls_fail_first(tmp_path, capsys):
         code, _, err = run(capsys, recipe, tmp_path / "run")
     finally:
         server.shutdown()
-    assert code == 1 and err.strip() == f"xplus: error: sources[0].path: {url}: HTTP 404 File not found"
+    assert code == 1 and err.strip() == f"xplus: error: sources[0]: {url}: not found (no such file, or HTTP 404)"
     assert not (tmp_path / "run").exists()
 
 
