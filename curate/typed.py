@@ -147,3 +147,30 @@ def missing_local_path(reference: str) -> str | None:
     if reference.startswith(("/", "./", "../", "~", ".\\")) or reference.count("/") > 1 or "\\" in reference:
         return f"{reference}: no such file or folder (a local path; a Hub id reads ORG/NAME)"
     return None
+
+
+def yaml_line(text: str, key: str) -> int | None:
+    """The 1-based line of the dotted `key` (`steps.length.min_units`, `sources[0].tgt_lang`) in the YAML `text`:
+    the deepest part of the key found there; None when not even its first part is."""
+    import re
+
+    import yaml
+
+    try:
+        node = yaml.compose(text)
+    except yaml.YAMLError:
+        return None
+    line = None
+    for part in re.findall(r"[^.\[\]]+|\[\d+\]", key):
+        if isinstance(node, yaml.SequenceNode) and part.startswith("[") and int(part[1:-1]) < len(node.value):
+            node = node.value[int(part[1:-1])]
+        elif isinstance(node, yaml.MappingNode):
+            match = next(((k, v) for k, v in node.value if k.value == part), None)
+            if match is None:
+                break
+            line, node = match[0].start_mark.line + 1, match[1]
+            continue
+        else:
+            break
+        line = node.start_mark.line + 1
+    return line

@@ -54,7 +54,7 @@ from xplus.curate.simhash import (
 from xplus.curate.simhash.fingerprint import table_masks
 from xplus.curate.template import STEP as TEMPLATE_STEP
 from xplus.curate.template import InstructionTemplater
-from xplus.curate.typed import TypedError, missing_local_path, validate_arguments
+from xplus.curate.typed import TypedError, missing_local_path, validate_arguments, yaml_line
 from xplus.curate.writers import BitextJsonlWriter, BitextParquetWriter, ChatJsonlWriter, rejects_writer
 from xplus.pipelines.executors import Stage
 from xplus.pipelines.recipe_files import BUNDLED, bundled_data, recipe_file, recipe_names, resolve_path
@@ -80,7 +80,11 @@ __all__ = ["BUNDLED", "Recipe", "RecipeError", "Source", "bundled_data", "load_r
 
 
 class RecipeError(ConfigError, ValueError):
-    """A recipe that cannot run (exit 2); the message names the recipe and the key."""
+    """A recipe that cannot run (exit 2); the message names the recipe, the line when known, and the key."""
+
+    def __init__(self, message: str, key: str | None = None, detail: str | None = None):
+        super().__init__(message)
+        self.key, self.detail = key, detail
 
 
 @dataclass
@@ -183,8 +187,9 @@ def load_recipe(name_or_path: str, flores: str | None = None, loss_model: str | 
     if path is None:
         raise RecipeError(f"no recipe file {name_or_path!r} and no bundled recipe of that name "
                           f"(bundled: {', '.join(recipe_names())})")
+    text = path.read_text(encoding="utf-8")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = yaml.safe_load(text)
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)
@@ -193,12 +198,18 @@ def load_recipe(name_or_path: str, flores: str | None = None, loss_model: str | 
         data["flores"] = flores
     if isinstance(data, dict) and loss_model and isinstance(data.get("steps"), dict) and LOSS_STEP in data["steps"]:
         data["steps"][LOSS_STEP] = {**(data["steps"][LOSS_STEP] or {}), "model": loss_model}
-    return parse_recipe(data, str(path))
+    try:
+        return parse_recipe(data, str(path))
+    except RecipeError as err:
+        line = yaml_line(text, err.key) if err.key else None
+        if line is None:
+            raise
+        raise RecipeError(f"{path}:{line}: {err.key}: {err.detail}", err.key, err.detail) from None
 
 
 def parse_recipe(data: Any, origin: str) -> Recipe:
     def fail(key: str, message: str):
-        raise RecipeError(f"{origin}: {key}: {message}")
+        raise RecipeError(f"{origin}: {key}: {message}", key, message)
 
     if not isinstance(data, dict):
         fail("(top)", "a recipe is a mapping with keys " + ", ".join(sorted(RECIPE_KEYS)))

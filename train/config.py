@@ -22,7 +22,7 @@ from pathlib import Path
 import yaml
 
 from xplus.curate.errors import ConfigError
-from xplus.curate.typed import missing_local_path
+from xplus.curate.typed import missing_local_path, yaml_line
 from xplus.train.layers import PAPER_STAGES
 
 METHODS = ("layer-selective", "full", "lora")
@@ -32,7 +32,11 @@ FORBID_UNKNOWN = {"extra": "forbid"}  # pydantic: an unknown key in a YAML mappi
 
 
 class TrainConfigError(ConfigError, ValueError):
-    """A training config that cannot run (exit 2); the message names the file and the key."""
+    """A training config that cannot run (exit 2); the message names the file, the line when known, and the key."""
+
+    def __init__(self, message: str, key: str | None = None, detail: str | None = None):
+        super().__init__(message)
+        self.key, self.detail = key, detail
 
 
 def _field(default=dataclasses.MISSING, help: str = "", **kwargs):
@@ -128,15 +132,24 @@ class TrainConfig:
 def load_config(path: str | Path, **overrides) -> TrainConfig:
     """A `TrainConfig` from a YAML file, with `overrides` (e.g. from the command line) applied on top; every
     value validated before anything runs."""
+    text = Path(path).read_text(encoding="utf-8")
     try:
-        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        raw = yaml.safe_load(text) or {}
     except yaml.YAMLError as err:
         mark = getattr(err, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)
         raise TrainConfigError(f"{where}: not valid YAML: {getattr(err, 'problem', None) or err}") from err
     if not isinstance(raw, dict):
         raise TrainConfigError(f"{path}: a training config is a mapping of fields, got {type(raw).__name__}")
-    return config_from_mapping({**raw, **{k: v for k, v in overrides.items() if v is not None}}, str(path))
+    flags = {k: v for k, v in overrides.items() if v is not None}
+    try:
+        return config_from_mapping({**raw, **flags}, str(path))
+    except TrainConfigError as err:
+        from_file = err.key and err.key.split(".")[0].split("[")[0] not in flags
+        line = yaml_line(text, err.key) if from_file else None
+        if line is None:
+            raise
+        raise TrainConfigError(f"{path}:{line}: {err.key}: {err.detail}", err.key, err.detail) from None
 
 
 def config_from_mapping(raw: dict, origin: str) -> TrainConfig:
@@ -148,8 +161,8 @@ def config_from_mapping(raw: dict, origin: str) -> TrainConfig:
         if key not in known:
             close = difflib.get_close_matches(str(key), known, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else f"; known: {', '.join(known)}"
-            raise TrainConfigError(f"{origin}: {key}: unknown key{hint}")
+            raise TrainConfigError(f"{origin}: {key}: unknown key{hint}", str(key), f"unknown key{hint}")
     try:
         return validate_dataclass(TrainConfig, raw)
     except TypedError as err:
-        raise TrainConfigError(f"{origin}: {err}") from None
+        raise TrainConfigError(f"{origin}: {err}", err.key or None, err.message) from None

@@ -39,7 +39,7 @@ def test_wrong_type_in_a_recipe_is_one_line_exit_2(tmp_path, moses):
     path = recipe(tmp_path, moses, steps="{clean: {}, length: {min_units: two}}")
     code, out, err = xplus("curate", "run", str(path), "-o", str(tmp_path / "run"))
     assert (code, out) == (2, [])
-    assert err == [f"xplus: error: {path}: steps.length.min_units: expected an integer, got 'two'"]
+    assert err == [f"xplus: error: {path}:3: steps.length.min_units: expected an integer, got 'two'"]
     assert not (tmp_path / "run").exists()
 
 
@@ -47,7 +47,8 @@ def test_same_language_on_both_sides_names_file_and_key_before_any_run_folder(tm
     path = recipe(tmp_path, moses, source="src_lang: en, tgt_lang: eng_Latn")
     code, out, err = xplus("curate", "run", str(path), "-o", str(tmp_path / "run"))
     assert (code, out, len(err)) == (2, [], 1)
-    assert err[0].startswith(f"xplus: error: {path}: sources[0].tgt_lang: 'eng_Latn' is the same language as src_lang")
+    assert err[0].startswith(f"xplus: error: {path}:2: sources[0].tgt_lang: 'eng_Latn' is the same language as "
+                             f"src_lang 'en' (eng_Latn)")
     assert not (tmp_path / "run").exists()
     code, _, err = xplus("curate", "run", str(recipe(tmp_path, moses)), "-o", str(tmp_path / "run"))
     assert code == 0, err[-5:]  # the fixed recipe runs: nothing half-made blocks it
@@ -55,8 +56,8 @@ def test_same_language_on_both_sides_names_file_and_key_before_any_run_folder(tm
 
 def test_out_of_range_and_misordered_steps_are_refused(tmp_path, moses):
     path = recipe(tmp_path, moses, steps="{length: {min_ratio: 1.5}}")
-    assert xplus("curate", "run", str(path))[::2] == (2, [f"xplus: error: {path}: steps.length: min_ratio must be "
-                                                          f"in (0, 1], got 1.5"])
+    assert xplus("curate", "run", str(path))[::2] == (2, [f"xplus: error: {path}:3: steps.length: min_ratio must "
+                                                          f"be in (0, 1], got 1.5"])
     path = recipe(tmp_path, moses, steps="{template: {}, clean: {}}")
     code, _, err = xplus("curate", "run", str(path))
     assert code == 2 and len(err) == 1 and "steps.template: must be the last step" in err[0]
@@ -85,14 +86,15 @@ def test_missing_local_model_path_is_named(tmp_path):
 
 def test_training_config_errors_are_one_line(tmp_path):
     config = tmp_path / "train.yaml"
-    for text, message in [("learning_rate: fast\n", "learning_rate: expected a number, got 'fast'"),
-                          ("learning_rat: 1e-5\n", "learning_rat: unknown key (did you mean 'learning_rate'?)"),
-                          ("stages: [{layers: top:2, epochs: x}]\n", "stages[0].epochs: expected an integer, got 'x'"),
-                          ("lora: {r: 8, rank: 4}\n", "lora.rank: unknown key"),
-                          ("min_lr: 1e-3\n", "min_lr 0.001 must lie between 0 and learning_rate 1e-05")]:
+    for text, message in [("learning_rate: fast\n", ":3: learning_rate: expected a number, got 'fast'"),
+                          ("learning_rat: 1e-5\n", ":3: learning_rat: unknown key (did you mean 'learning_rate'?)"),
+                          ("stages:\n  - bottom:2\n  - {layers: top:2, epochs: x}\n",
+                           ":5: stages[1].epochs: expected an integer, got 'x'"),
+                          ("lora: {r: 8, rank: 4}\n", ":3: lora.rank: unknown key"),
+                          ("min_lr: 1e-3\n", ": min_lr 0.001 must lie between 0 and learning_rate 1e-05")]:
         config.write_text(f"model: m\ndata: {tmp_path}\n{text}")
         code, out, err = xplus("train", "run", str(config))
-        assert (code, out) == (2, []) and err == [f"xplus train run: error: {config}: {message}"]
+        assert (code, out) == (2, []) and err == [f"xplus train run: error: {config}{message}"]
 
 
 def test_data_error_ends_in_one_line_exit_1(tmp_path, moses):
