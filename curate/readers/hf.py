@@ -132,8 +132,11 @@ class HFBitextReader(BitextReader):
     def _parquet_rows(self, unit: str) -> Iterator[dict]:
         import pyarrow.parquet as pq
 
+        # one row group at a time through a small read buffer: memory is bounded by the file's row group size,
+        # not by the file (pyarrow's default pre-buffering holds more of it)
         with self.data_folder.open(unit, "rb") as f:
-            for batch in pq.ParquetFile(f).iter_batches(batch_size=self.parquet_batch_size):
+            parquet = pq.ParquetFile(f, pre_buffer=False, buffer_size=1 << 20)
+            for batch in parquet.iter_batches(batch_size=self.parquet_batch_size):
                 yield from batch.to_pylist()
 
     def _hub_rows(self) -> Iterator[dict]:
