@@ -186,7 +186,8 @@ def test_paper_recipe_is_valid_and_stages_for_slurm(shared_data, tmp_path):
 
     recipe = load_recipe("xplus-17langs", flores=str(shared_data / "flores200"))
     assert {s.options["tgt_lang"] for s in recipe.sources} == set(RECIPE_LANGUAGES) - {"eng_Latn"}
-    assert {s.options["hub_dataset"] for s in recipe.sources} == {"allenai/nllb", "Helsinki-NLP/opus-100"}
+    assert {(s.reader, s.path.split("/")[2]) for s in recipe.sources} == {  # NLLB files, OPUS-100 parquet
+        ("tsv", "storage.googleapis.com"), ("hf", "datasets")}
     assert list(recipe.steps) == ["clean", "length", "consistency", "dedup", "lid", "loss", "decontaminate",
                                   "template"]
     assert not recipe.notices
