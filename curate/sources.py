@@ -79,10 +79,6 @@ def source_folder(path: str) -> tuple[DataFolder, str | None]:
     return get_datafolder((path, options)), None
 
 
-def is_remote(folder: DataFolder) -> bool:
-    return split_protocol(folder.path)[0] not in (None, "file") and "local" not in type(folder.fs).__name__.lower()
-
-
 def retried(action: Callable[[], T], where: str) -> T:
     """`action()`, tried up to `XPLUS_HTTP_RETRIES` times on a network failure (never on a 404)."""
     attempts = http_retries()
