@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from xplus.curate.accounting import READER, WRITER
+from xplus.curate.languages import get_language
 from xplus.curate.report import plain
 
 if TYPE_CHECKING:
@@ -105,13 +106,22 @@ def funnel_table(report: RunReport) -> str:
     return _table(["block", "kind", "in", "out", "dropped", "time (s)", "reasons"], rows, "funnel", range(2, 6))
 
 
+def bcp47(code: str) -> str:
+    """The HTML `lang` of a FLORES-200 code (`zho_Hans` -> `zh-Hans`): browsers pick CJK glyphs by it."""
+    try:
+        language = get_language(code)
+    except ValueError:
+        return ""
+    return f"{language.iso639_1 or language.iso639_3}-{language.script}"
+
+
 def _pair_rows(rows: list[dict]) -> str:
     out = []
     for r in rows:
         where = f"{r.get('file') or r.get('corpus') or ''}:{r.get('line') or ''}"
         out.append(f'<tr><td>{escape(where)}<br><small>{escape(r["src"])}→{escape(r["trg"])}</small></td>'
-                   f'<td lang="{escape(r["src"])}">{escape(r.get("src_line") or "")}</td>'
-                   f'<td lang="{escape(r["trg"])}">{escape(r.get("tgt_line") or "")}</td>'
+                   f'<td lang="{bcp47(r["src"])}">{escape(r.get("src_line") or "")}</td>'
+                   f'<td lang="{bcp47(r["trg"])}">{escape(r.get("tgt_line") or "")}</td>'
                    f'<td>{escape(str(r.get("detail") or ""))}</td></tr>')
     cols = '<colgroup><col class="where"><col class="side"><col class="side"><col class="detail"></colgroup>'
     head = "<thead><tr><th>file:line</th><th>source</th><th>target</th><th>detail</th></tr></thead>"

@@ -222,6 +222,7 @@ def test_html_is_one_self_contained_file(report):
     assert steps == PIPELINE_ORDER
     assert html.count('class="reason"') == len(report.reject_counts())
     assert "GlobalVoices.en:172" in html
+    assert '<td lang="en-Latn">' in html and '<td lang="zh-Hans">' in html  # CJK glyphs picked by language
     assert page.tables["directions"][0][2:7] == [f"− {s}" for s in PIPELINE_ORDER]
 
 
