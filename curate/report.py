@@ -116,13 +116,13 @@ class RunReport:
     def per_direction(self) -> str:
         directions, kept, dropped = self.direction_counts()
         steps = self.steps()
-        rows = ["| direction | input | " + " | ".join(f"- {s}" for s in steps) + " | kept | kept % |",
-                "|---|---:|" + "---:|" * len(steps) + "---:|---:|"]
+        header = ["direction", "input", *(f"- {s}" for s in steps), "kept", "kept %"]
+        rows = [header, ["---", *["---:"] * (len(header) - 1)]]
         for pair in directions:
             total = kept[pair] + sum(dropped[pair].values())
-            cells = " | ".join(str(dropped[pair][s]) for s in steps)
-            rows.append(f"| {pair} | {total} | {cells} | {kept[pair]} | {kept[pair] / total:.1%} |")
-        return "\n".join(rows)
+            rows.append([pair, str(total), *(str(dropped[pair][s]) for s in steps), str(kept[pair]),
+                         f"{kept[pair] / total:.1%}"])
+        return "\n".join("| " + " | ".join(row) + " |" for row in rows)
 
     def reasons(self) -> str:
         if not len(self.rejects):
