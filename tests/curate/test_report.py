@@ -264,3 +264,14 @@ def test_html_renders_in_chromium_with_the_runs_numbers(report, tmp_path):
     colours = image.getcolors(maxcolors=1 << 20)
     white = max(colours)[0] / (1200 * 1600)
     assert len(colours) > 200 and white < 0.97  # text, tables and plots drawn: a blank page is one colour
+
+
+def test_per_direction_table_without_rejects(report):
+    rejects = report.rejects
+    report.rejects = pl.DataFrame()
+    try:
+        table = report.per_direction().splitlines()
+    finally:
+        report.rejects = rejects
+    assert table[:2] == ["| direction | input | kept | kept % |", "| --- | ---: | ---: | ---: |"]
+    assert all(row.count("|") == 5 for row in table)
