@@ -53,17 +53,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def describe_error(err: BaseException) -> tuple[str, int] | None:
-    """One line and the exit code for an error meant for the user; None for a bug (which keeps its traceback)."""
+    """One line (a few for a long OS message) and the exit code for an error meant for the user: an `XplusError`,
+    or an `OSError` (a file missing, unreadable, a folder, a full disk: the path named); None for a bug, which
+    keeps its traceback."""
     if isinstance(err, XplusError):
         return str(err), err.exit_code
-    if isinstance(err, OSError) and (err.filename is not None or err.errno == errno.ENOSPC):
-        where = f"{err.filename}: " if err.filename is not None else ""
-        if err.filename2 is not None:
-            where = f"{err.filename} -> {err.filename2}: "
-        reason = err.strerror or type(err).__name__
-        hint = " (free some space, or write the run elsewhere with -o)" if err.errno == errno.ENOSPC else ""
-        return f"{where}{reason}{hint}", 1
-    return None
+    if not isinstance(err, OSError):
+        return None
+    if err.filename is None and err.errno != errno.ENOSPC:  # a message of its own (a model or file not found)
+        return "\n".join(str(err).strip().splitlines()[:3]) or type(err).__name__, 1
+    where = f"{err.filename}: " if err.filename is not None else ""
+    if err.filename2 is not None:
+        where = f"{err.filename} -> {err.filename2}: "
+    reason = err.strerror or type(err).__name__
+    hint = " (free some space, or write the run elsewhere with -o)" if err.errno == errno.ENOSPC else ""
+    return f"{where}{reason}{hint}", 1
 
 
 def main(argv: list[str] | None = None) -> int:

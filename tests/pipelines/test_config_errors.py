@@ -116,3 +116,26 @@ def test_paper_training_config_parses_as_written(tmp_path):
     assert all(isinstance(v, float) for v in (config.learning_rate, config.min_lr, config.warmup_ratio))
     assert [s.layers for s in config.stages] == ["bottom:4", "top:15"]
     assert config == TrainConfig(model="Qwen/Qwen3-8B", data="chats")  # the defaults are the paper's
+
+
+def test_os_errors_are_one_line_naming_the_path(tmp_path):
+    (tmp_path / "a-file").write_text("")
+    code, out, err = xplus("curate", "run", "demo", "-o", str(tmp_path / "a-file" / "run"))
+    assert (code, err) == (1, [f"xplus: error: {tmp_path / 'a-file' / 'run'}: Not a directory"])
+
+
+def test_describe_error_renders_os_errors_and_keeps_bugs():
+    import errno
+
+    from xplus.curate.errors import ConfigError, DataError
+    from xplus.pipelines.cli import describe_error
+
+    assert describe_error(ConfigError("r.yaml:3: steps: bad")) == ("r.yaml:3: steps: bad", 2)
+    assert describe_error(DataError("https://x/y.gz: HTTP 404")) == ("https://x/y.gz: HTTP 404", 1)
+    assert describe_error(PermissionError(errno.EACCES, "Permission denied", "/ro/out")) == (
+        "/ro/out: Permission denied", 1)
+    assert describe_error(IsADirectoryError(errno.EISDIR, "Is a directory", "/data")) == ("/data: Is a directory", 1)
+    message, code = describe_error(OSError(errno.ENOSPC, "No space left on device", "/full/part.jsonl"))
+    assert code == 1 and message.startswith("/full/part.jsonl: No space left on device")
+    assert describe_error(OSError("no model at m\nline 2\nline 3\nline 4")) == ("no model at m\nline 2\nline 3", 1)
+    assert describe_error(KeyError("a bug")) is None  # a bug keeps its traceback
