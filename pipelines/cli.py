@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import os
 import sys
 from importlib.metadata import version
 
@@ -24,6 +25,7 @@ from xplus.pipelines import run as run_cli
 from xplus.train import cli as train_cli
 
 DEBUG_FLAG = "--debug"
+DEBUG_ENV = "XPLUS_DEBUG"
 
 
 class Parser(argparse.ArgumentParser):
@@ -75,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     debug = DEBUG_FLAG in argv[: argv.index("--")] if "--" in argv else DEBUG_FLAG in argv
     if debug:
         argv.remove(DEBUG_FLAG)
+        os.environ[DEBUG_ENV] = "1"  # for code that prints in worker processes (datatrove's task logs)
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
