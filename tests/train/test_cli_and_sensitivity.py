@@ -41,6 +41,50 @@ def test_config_errors_name_the_problem(tmp_path, capsys):
         TrainConfig(model="m", data="d", method="full", stages=["top:2"])
 
 
+def test_train_flags_are_the_config_fields(tmp_path):
+    """One flag per TrainConfig field (lora: YAML only), each with its help, parsed into that field."""
+    import argparse
+    import dataclasses
+
+    from xplus.pipelines.cli import build_parser
+    from xplus.train.cli import YAML_ONLY, _config
+
+    parser = build_parser()
+    train = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices["train"]
+    run = next(a for a in train._actions if isinstance(a, argparse._SubParsersAction)).choices["run"]
+    flags = {action.dest: action for action in run._actions if action.option_strings}
+    fields = [f.name for f in dataclasses.fields(TrainConfig) if f.name not in YAML_ONLY]
+    assert set(fields) <= set(flags) and all(flags[name].help for name in fields)
+    args = parser.parse_args(["train", "run", "--model", "m", "--data", "d", "-o", str(tmp_path), "--learning-rate",
+                              "2e-5", "--stages", "bottom:1", "top:2", "--no-bf16", "--report-to", "--max-samples", "8",
+                              "--warmup-ratio", "0.1", "--attn-implementation", "sdpa"])
+    config = _config(args)
+    assert (config.learning_rate, config.bf16, config.report_to, config.max_samples) == (2e-5, False, [], 8)
+    assert (config.output_dir, config.warmup_ratio, config.attn_implementation) == (str(tmp_path), 0.1, "sdpa")
+    assert [s.layers for s in config.stages] == ["bottom:1", "top:2"]
+
+
+def test_dash_o_is_the_command_result_in_every_group():
+    """`-o` names what the command produces, in every group and subcommand (sweep's training runs: --output-dir)."""
+    import argparse
+
+    from xplus.pipelines.cli import build_parser
+
+    def commands(parser, path=()):
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for name, sub in action.choices.items():
+                    yield from commands(sub, (*path, name))
+        yield path, parser
+
+    dash_o = {" ".join(path): next((a.dest for a in parser._actions if "-o" in a.option_strings), None)
+              for path, parser in commands(build_parser())}
+    dash_o = {command: dest for command, dest in dash_o.items() if dest}
+    assert dash_o["train sweep"] == "output" and dash_o["train sensitivity"] == "output"
+    assert dash_o["train run"] == "output_dir" and dash_o["curate run"] == "output"
+    assert set(dash_o.values()) <= {"output", "output_dir"}
+
+
 def test_gradient_sensitivity_on_flores_and_suggest(qwen3_dir, shared_data, tmp_path, capsys):
     output = tmp_path / "norms.json"
     assert main(["train", "sensitivity", "--model", str(qwen3_dir), "--flores", str(shared_data / "flores200"),
