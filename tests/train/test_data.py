@@ -107,3 +107,25 @@ def test_real_curation_output_encodes(tokenizer, tmp_path):
     examples, report = build_examples(tokenizer, load_records(str(tmp_path)), max_length=4096)
     assert report.examples == 1
     assert targets(tokenizer, examples[0]) == "你好。" + END_OF_TURN[tokenizer.kind]
+
+
+def test_generation_markers_of_our_training_template_are_our_mask(tokenizer):
+    """The `{% generation %}` span of `prompts.training_chat_template` (what TRL's assistant_only_loss masks by)
+    covers exactly the tokens `encode_chat` labels, in single- and multi-turn chats, with and without a system
+    turn; templates it cannot vouch for are refused."""
+    from xplus.curate.prompts import training_chat_template
+
+    if tokenizer.kind != "qwen3":
+        with pytest.raises(ValueError, match="generation"):
+            training_chat_template(tokenizer)
+        return
+    template = training_chat_template(tokenizer)
+    multi = [CHAT[1], CHAT[2], {"role": "user", "content": "And: thank you"},
+             {"role": "assistant", "content": "asante"}]
+    for messages in (CHAT, CHAT[1:], multi):
+        ours = encode_chat(tokenizer, messages)
+        marked = tokenizer.apply_chat_template(messages, chat_template=template, tokenize=True, return_dict=True,
+                                               return_assistant_tokens_mask=True)
+        assert marked["input_ids"] == ours.input_ids
+        assert [t if m else IGNORE_INDEX for t, m in zip(marked["input_ids"], marked["assistant_masks"],
+                                                          strict=True)] == ours.labels
