@@ -3,9 +3,10 @@ that takes them (a block's constructor, a config dataclass) with pydantic, befor
 
 The annotations stay the one source of truth: `arguments_model(Cleaner)` is a pydantic model made from
 `Cleaner.__init__`'s signature, and `validate_dataclass(TrainConfig, raw)` validates a standard dataclass
-as it is. A failure is one `ConfigError` line naming the file and the dotted key:
+as it is. A failure is one `TypedError` (a `ConfigError`) naming the dotted key; the loaders put the file in
+front, and the key's line from `yaml_line`:
 
-    recipe.yaml: steps.length.min_units: expected an integer, got 'two'
+    recipe.yaml:4: steps.length.min_units: expected an integer, got 'two'
 
 pydantic's lax mode does the coercions YAML needs: PyYAML reads `1e-5` as a string (YAML 1.1 wants a dot),
 and pydantic turns that string into the float a `float` field asks for.
