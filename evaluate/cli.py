@@ -29,7 +29,7 @@ from xplus.evaluate.translate import add_translate_arguments, run_translate
 
 def add_parser(groups: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Add the `evaluate` group and its subcommands to the root command's subparsers."""
-    parser = groups.add_parser("evaluate", help="translate FLORES, score and compare translations")
+    parser = groups.add_parser("evaluate", help="translate FLORES, score and compare translations; retention")
     commands = parser.add_subparsers(dest="command", metavar="{translate,setup-comet,compare,score,retention}",
                                      required=True)
 

@@ -20,7 +20,7 @@ def add_retention_parser(commands: argparse._SubParsersAction) -> argparse.Argum
         "output (a rerun resumes: finished (model, task) pairs are never run again), and report per task and "
         "language each model's accuracy, the delta with a 95%% paired bootstrap interval and its p-value "
         "(retention.md/json, retention.png). With --translation runs, also translation against retention "
-        "(systems.md, tradeoff.png).",
+        "(in retention.md, and tradeoff.png).",
     )
     parser.add_argument("--base", required=True, metavar="MODEL", help="the base model ([LABEL=]path or Hub id)")
     parser.add_argument("--tuned", required=True, action="append", metavar="MODEL",
@@ -34,8 +34,8 @@ def add_retention_parser(commands: argparse._SubParsersAction) -> argparse.Argum
     parser.add_argument("--offline", action="store_true",
                         help="never reach the Hub (also on with HF_HUB_OFFLINE / HF_DATASETS_OFFLINE set)")
     parser.add_argument("--translation", nargs="+", type=Path, metavar="RUN",
-                        help="`xplus evaluate translate` runs of the same models, base first, for systems.md and "
-                        "tradeoff.png")
+                        help="`xplus evaluate translate` runs of the same models, base first: translation beside "
+                        "retention and tradeoff.png")
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--device", default="auto", help="cuda, cpu, ... (default: cuda when available)")
     parser.add_argument("--dtype", default="auto", help="model dtype (default: the checkpoint's)")

@@ -120,9 +120,12 @@ def systems_markdown(table: dict[str, dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def plot_tradeoff(table: dict[str, dict], path: Path, metric: str = "spbleu") -> Path:
-    """Scatter: translation gain over the base (x, `metric`) against retention change (y); the base at 0, 0."""
+def plot_tradeoff(table: dict[str, dict], path: Path, metric: str | None = None) -> Path:
+    """Scatter: translation gain over the base (x, `metric`: spBLEU, else the runs' first metric) against
+    retention change (y); the base at 0, 0."""
     plt = _pyplot()
+    available = list(next(iter(table.values()))["translation"])
+    metric = metric or ("spbleu" if "spbleu" in available else available[0])
     fig, ax = plt.subplots(figsize=(5.5, 4.2))
     for k, (label, entry) in enumerate(table.items()):
         x, y = entry["translation_gain"].get(metric, np.nan), entry["retention_change"]
