@@ -183,17 +183,22 @@ grids = {
 out = {}
 for name, (make, thresholds) in grids.items():
     scores = list(make(thresholds[0]).score([(p["src"], p["trg"]) for p in pairs]))
-    out[name] = {str(t): [i for i, s in enumerate(scores) if make(t).accept(s)] for t in thresholds}
+    out[name] = {}
+    for t in thresholds:
+        accept = make(t).accept
+        out[name][str(t)] = [i for i, s in enumerate(scores) if accept(s)]
 lid, scores = {}, []
 for p in pairs:
     key = (p["l1"], p["l2"])
     if key not in lid:
         lid[key] = FastTextFilter(languages=list(key), thresholds=[0, 0], model_path=sys.argv[2])
-    scores.append((key, next(lid[key].score([(p["src"], p["trg"])]))))
-out["OpusFilter FastTextFilter (thresholds)"] = {
-    str(t): [i for i, (key, s) in enumerate(scores)
-             if FastTextFilter(languages=list(key), thresholds=[t, t], model_path=sys.argv[2]).accept(s)]
-    for t in [0.0, 0.1, 0.3, 0.5, 0.7, 0.9]}
+    scores.append(next(lid[key].score([(p["src"], p["trg"])])))
+out["OpusFilter FastTextFilter (thresholds)"] = {}
+for t in [0.0, 0.1, 0.3, 0.5, 0.7, 0.9]:
+    accept = next(iter(lid.values())).accept
+    for f in lid.values():
+        f.thresholds = [t, t]
+    out["OpusFilter FastTextFilter (thresholds)"][str(t)] = [i for i, s in enumerate(scores) if accept(s)]
 print(json.dumps(out))
 """
 
@@ -272,7 +277,9 @@ def main() -> None:
     for name, docs in (("FLORES", flores_pairs()), ("TICO-19", tico_pairs()), ("Tatoeba", tatoeba_pairs())):
         unlabelled[name] = (cleaned(docs), by_language(docs))
     rows, decisions, curves = protocol_rows(v3, labels, {name: u for name, u in unlabelled.items()})
+    print("\n".join(rows), flush=True)
     together_rows, points = together_table(raw, labels, python, args.before)
+    print("\n".join(together_rows), flush=True)
     curves.update(opusfilter_curves(raw, python))
     plot(curves, labels, points, args.out.with_suffix(".png"))
     totals = Counter(labels)

@@ -24,7 +24,7 @@ from xplus.curate.record import mark_rejected, sides
 
 STEP = "untranslated"
 REASON = "untranslated"
-DEFAULT_MIN_COPIED_SHARE = 0.5
+DEFAULT_MIN_COPIED_SHARE = 0.8
 DEFAULT_MIN_COPIED_WORDS = 2
 DEFAULT_MIN_WORD_LETTERS = 3
 

@@ -66,7 +66,7 @@ def test_drops_reach_the_rejects_and_flag_keeps(tmp_path):
 
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "x.en").write_text("The post appeared first on Blog.\nA good sentence.\n")
-    (tmp_path / "in" / "x.hu").write_text("A bejegyzés appeared first on Blog.\nEgy jó mondat.\n")
+    (tmp_path / "in" / "x.hu").write_text("Bejegyzés: appeared first on Blog.\nEgy jó mondat.\n")
     for decision, kept_lines, rejected in (("drop", [2], 1), ("flag", [1, 2], 0)):
         run = tmp_path / decision
         run_pipeline([MosesReader(tmp_path / "in", "en", "hu"),
