@@ -67,6 +67,12 @@ def add_parser(groups: argparse._SubParsersAction) -> argparse.ArgumentParser:
     compare.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
     compare.set_defaults(func=run_compare)
 
+    add_score_parser(commands)
+    add_retention_parser(commands)
+    return parser
+
+
+def add_score_parser(commands: argparse._SubParsersAction) -> None:
     score = commands.add_parser(
         "score",
         help="corpus spBLEU / BLEU / chrF++ of a hypothesis file",
@@ -86,8 +92,6 @@ def add_parser(groups: argparse._SubParsersAction) -> argparse.ArgumentParser:
     )
     score.add_argument("--json", action="store_true", help="print JSON instead of a table")
     score.set_defaults(func=run_score)
-    add_retention_parser(commands)
-    return parser
 
 
 def run_score(args: argparse.Namespace) -> int:
