@@ -130,7 +130,8 @@ class LocalExecutor(LocalPipelineExecutor):
 
 def with_progress(pipeline: Sequence, stage: str, opts: ExecutorOptions, expected_pairs: int | None = None,
                   input_bytes: int | None = None) -> list:
-    """The pipeline with a `ProgressMeter` after its leading readers (unchanged when it reads no pairs)."""
+    """The pipeline with a `ProgressMeter` after its leading readers and one before its first writer
+    (unchanged when it reads no pairs)."""
     pipeline = list(pipeline)
     cut = next((i for i, block in enumerate(pipeline) if "READER" not in getattr(block, "type", "")
                 and block.name != HANDOFF_IN), len(pipeline))
@@ -138,7 +139,11 @@ def with_progress(pipeline: Sequence, stage: str, opts: ExecutorOptions, expecte
         return pipeline
     meter = ProgressMeter(stage, expected_pairs=expected_pairs, input_bytes=None if expected_pairs else input_bytes,
                           interval_s=opts.progress_interval_s, tty=opts.progress_tty)
-    return [*pipeline[:cut], meter, *pipeline[cut:]]
+    end = next((i for i in range(cut, len(pipeline)) if "WRITER" in getattr(pipeline[i], "type", "")), len(pipeline))
+    if end == cut:
+        return [*pipeline[:cut], meter, *pipeline[cut:]]
+    out = ProgressMeter(stage, interval_s=opts.progress_interval_s, tty=opts.progress_tty, upstream=meter)
+    return [*pipeline[:cut], meter, *pipeline[cut:end], out, *pipeline[end:]]
 
 
 def _handed_before(run_dir: str | Path, i: int) -> int | None:

@@ -243,6 +243,10 @@ def test_progress_lines_off_a_terminal_and_each_stats_table_once(bitext, tmp_pat
         ["1,000 pairs", "2,000 pairs", "3,000 pairs", "3,000 pairs"]
     assert all(" of ~" in line and "pairs/s" in line for line in progress[:2]) and "ETA ~" in progress[0]
     assert progress[-1].endswith("| done")
+    out = [line for line in done.stderr.splitlines() if line.startswith("xplus progress | curate out | task 1/1")]
+    written = sum(len(p.read_text().splitlines()) for p in (tmp_path / "run" / "output" / "jsonl").rglob("*.jsonl"))
+    assert len(out) >= 3 and out[-1].startswith(f"xplus progress | curate out | task 1/1 | {written:,} pairs | ")
+    assert " of ~" in out[0] and out[-1].endswith("| done")
     assert done.stderr.count("📉📉📉 Stats") == 1 and "📉📉📉 Stats: All 1 tasks" in done.stderr
     task_log = (tmp_path / "run" / "logs" / "00-curate" / "logs" / "task_00000.log").read_text()
     assert "📉📉📉 Stats: Task 0" in task_log
