@@ -5,7 +5,8 @@ Both modes run in the same process on the same real FLORES-200 devtest sentences
 BenchMAX's prompt in a Qwen3-like chat template, thinking off), greedy, with the same model at random weights:
 speed does not depend on what the weights are. EOS is disabled so every sentence generates exactly
 `--max-new-tokens` tokens in both modes: the same work, so the ratio is a fair one. The tokenizer is a
-byte-level BPE trained here on FLORES lines (`tests/evaluate/tiny.py`); nothing is downloaded.
+byte-level BPE trained here on FLORES lines, with Qwen3's chat template (`xplus.pipelines.toy_models`, the
+builders the tests and the toy recipe use); nothing is downloaded.
 
 `--arch tiny` is a 2-layer d=64 Qwen3 (CPU, always); `--arch qwen3-1.7b` is the architecture of Qwen/Qwen3-1.7B
 (d 2048, 28 layers, 16 query / 8 KV heads, FFN 6144, vocabulary 151,936), meant for `--device cuda` (bf16).
@@ -27,19 +28,18 @@ from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))  # the tiny model builders live with the tests
-
-from tests.evaluate.tiny import tiny_qwen3, tiny_tokenizer  # noqa: E402
-from xplus.evaluate.generate import HFGenerator, chat_prompt  # noqa: E402
-from xplus.pipelines.shared_data import shared_data_dir  # noqa: E402
+from xplus.evaluate.generate import HFGenerator, chat_prompt
+from xplus.pipelines.shared_data import shared_data_dir
+from xplus.pipelines.toy_models import toy_causal_lm, toy_tokenizer
 
 FLORES = shared_data_dir() / "flores200"
 RESULTS = Path(__file__).parent / "results"
+#: `tiny`: 2 layers of d 64, tied embeddings, wide random weights (varied output, not one token repeated)
 ARCHS = {
-    "tiny": {},
-    "qwen3-1.7b": dict(hidden_size=2048, intermediate_size=6144, num_hidden_layers=28, num_attention_heads=16,
-                       num_key_value_heads=8, head_dim=128, vocab_size=151_936, initializer_range=0.02),
+    "tiny": dict(num_layers=2, hidden_size=64, tie_word_embeddings=True, initializer_range=0.5),
+    "qwen3-1.7b": dict(hidden_size=2048, intermediate_size=6144, num_layers=28, num_attention_heads=16,
+                       num_key_value_heads=8, head_dim=128, vocab_size=151_936, initializer_range=0.02,
+                       max_position_embeddings=40_960),
 }
 
 
@@ -67,11 +67,12 @@ def main() -> None:
 
     english = (FLORES / "devtest" / "eng_Latn.txt").read_text(encoding="utf-8").splitlines()
     swahili = (FLORES / "dev" / "swh_Latn.txt").read_text(encoding="utf-8").splitlines()
-    tokenizer = tiny_tokenizer((FLORES / "dev" / "eng_Latn.txt").read_text(encoding="utf-8").splitlines() + swahili)
+    tokenizer = toy_tokenizer((FLORES / "dev" / "eng_Latn.txt").read_text(encoding="utf-8").splitlines() + swahili,
+                              "qwen3", vocab_size=1000)
     arch = dict(ARCHS[args.arch])
     vocab_size = arch.pop("vocab_size", len(tokenizer))
     dtype = torch.bfloat16 if args.device == "cuda" else torch.float32
-    model = tiny_qwen3(vocab_size, **arch).to(device=args.device, dtype=dtype)
+    model = toy_causal_lm("qwen3", vocab_size, **arch).eval().to(device=args.device, dtype=dtype)
     model.generation_config.eos_token_id = None  # every sentence generates exactly max_new_tokens
     prompts = [chat_prompt(tokenizer, line, "en", "sw") for line in english[:args.sentences]]
     sequential = prompts[:args.sequential_sentences or len(prompts)]

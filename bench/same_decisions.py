@@ -7,6 +7,12 @@ imported through a `PYTHONPATH` folder whose `xplus/` links to its package folde
 the working tree is not used for it. Rows are compared as multisets of canonical JSON (parquet rows included),
 so only the decisions and the row contents count, not the order of files or timings.
 
+Then every real pair of the shared samples (ParaCrawl, GlobalVoices, TICO-19, Tatoeba; `simhash.real_pairs`, ~33k)
+goes through the SimHash decisions (both policies, one batch) and the FLORES decontaminator (against the shared
+FLORES-200 dev and devtest, with 20 planted FLORES devtest pairs per language added) with each side's code; a
+digest of the fingerprints, decision codes, representatives, distances and conflict counts, and of every
+decontamination result with its detail, must match.
+
 Usage: python bench/same_decisions.py --base COMMIT [--after COMMIT] [--out bench/results/same_decisions.md]
 Exit code 1 when any output differs.
 """
@@ -27,6 +33,43 @@ import polars as pl
 from xplus.pipelines.shared_data import REPO_ROOT, shared_data_dir
 
 PACKAGES = ("curate", "train", "evaluate", "pipelines")
+#: run with each side's code: decisions of all real pairs, as digests (APIs present before and after the split
+#: of `simhash/fingerprint.py`)
+DIGEST = """
+import hashlib, json, sys
+import numpy as np
+from xplus.curate.decontaminate import FloresDecontaminator
+from xplus.curate.record import REJECT_DETAIL, make_pair
+from xplus.curate.simhash.fingerprint import SimHashConfig, fingerprint_batch
+try:
+    from xplus.curate.simhash.decisions import search_and_decide
+except ImportError:
+    from xplus.curate.simhash.fingerprint import search_and_decide
+pairs = json.load(open(sys.argv[1], encoding="utf-8"))
+columns = [list(c) for c in list(zip(*pairs))[:4]]
+out = {}
+for policy in ("keep_one", "max_conflicts"):
+    config = SimHashConfig(policy=policy, batch_size=len(pairs))
+    fps = fingerprint_batch(*columns, config)
+    decisions, near = search_and_decide(fps, config)
+    digest = hashlib.sha256()
+    for array in (fps.fp, fps.exact, decisions.code, decisions.ref, decisions.distance, decisions.conflicts):
+        digest.update(np.ascontiguousarray(array).tobytes())
+    out["simhash " + policy] = [int(decisions.dropped.sum()), near, digest.hexdigest()[:16]]
+block = FloresDecontaminator(sys.argv[2])
+digest, dropped = hashlib.sha256(), 0
+flores = {path.stem: path.read_text(encoding="utf-8").split("\\n")[:20]
+          for path in sorted(__import__("pathlib").Path(sys.argv[2], "devtest").glob("*.txt"))}
+pairs += [[e, t, "eng_Latn", code, "flores"] for code, lines in flores.items() if code != "eng_Latn"
+          for e, t in zip(flores["eng_Latn"], lines)]  # planted: every one must be dropped
+for i, (src, tgt, src_code, tgt_code, _) in enumerate(pairs):
+    doc = make_pair(src, tgt, src_code, tgt_code, "c", "f", i)
+    result = block.filter(doc)
+    dropped += result is not True
+    digest.update(repr((result, doc.metadata.get(REJECT_DETAIL))).encode())
+out["decontamination"] = [dropped, None, digest.hexdigest()[:16]]
+print(json.dumps(out))
+"""
 
 
 def configurations() -> dict[str, list[str]]:
@@ -53,6 +96,31 @@ def run_demo(args: list[str], out: Path, pythonpath: str | None) -> None:
                            "--overwrite"], env=env, capture_output=True, text=True, cwd=out.parent)
     if done.returncode:
         raise SystemExit(f"demo run {args} failed ({out}):\n{done.stderr[-3000:]}")
+
+
+def digests(pairs_file: Path, pythonpath: str | None) -> dict[str, list]:
+    """{check: [dropped, near pairs, digest]} of every real pair, computed with the code on `pythonpath`."""
+    env = {**os.environ, "PYTHONPATH": pythonpath} if pythonpath else dict(os.environ)
+    done = subprocess.run([sys.executable, "-c", DIGEST, str(pairs_file), str(shared_data_dir() / "flores200")],
+                          env=env, capture_output=True, text=True)
+    if done.returncode:
+        raise SystemExit(f"decisions on the real pairs failed:\n{done.stderr[-3000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def real_data_rows(scratch: Path, before_path: str, after_path: str | None) -> list[str]:
+    from simhash import real_pairs
+
+    pairs = real_pairs()
+    pairs_file = scratch / "pairs.json"
+    pairs_file.write_text(json.dumps(pairs, ensure_ascii=False), encoding="utf-8")
+    before, after = digests(pairs_file, before_path), digests(pairs_file, after_path)
+    return [f"## Every real pair of the shared samples ({len(pairs):,})", "",
+            "| check | dropped before | after | near pairs before | after | digest before | after | identical |",
+            "|---|---:|---:|---:|---:|---|---|---|"] + [
+        f"| {check} | {before[check][0]:,} | {after[check][0]:,} | {before[check][1]} | {after[check][1]} | "
+        f"`{before[check][2]}` | `{after[check][2]}` | {'yes' if before[check] == after[check] else '**no**'} |"
+        for check in before] + [""]
 
 
 def rows(run_dir: Path) -> dict[str, collections.Counter]:
@@ -99,6 +167,7 @@ def main() -> int:
                 lines += [f"## {name} (`{' '.join(options) or 'no options'}`)", "",
                           "| output | rows before | rows after | identical |", "|---|---:|---:|---|",
                           *compare(scratch / f"before-{slug}", scratch / f"after-{slug}"), ""]
+            lines += real_data_rows(scratch, before_path, after_path)
         finally:
             for tree in scratch.glob("*-tree"):
                 subprocess.run(["git", "-C", str(REPO_ROOT), "worktree", "remove", "--force", str(tree)],
