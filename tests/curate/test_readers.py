@@ -414,3 +414,15 @@ def test_a_script_hub_dataset_is_a_config_error_pointing_to_the_files(monkeypatc
     with pytest.raises(ConfigError, match=r"'allenai/nllb' is a loading-script dataset.*layout: nllb") as err:
         list(HFBitextReader(None, "en", "sw", hub_dataset="allenai/nllb", hub_config="eng_Latn-swh_Latn").run())
     assert err.value.exit_code == 2
+
+
+@pytest.mark.parametrize("suffix", ["", ".gz", ".zst", ".bz2", ".xz"])
+def test_every_advertised_compression_is_read(tmp_path, bitext, suffix):
+    import bz2
+    import lzma
+
+    compress = {"": bytes, ".gz": gzip.compress, ".zst": _zst, ".bz2": bz2.compress, ".xz": lzma.compress}[suffix]
+    source = bitext / "paracrawl-v3-labelled" / "en-de" / "sorted.en-de"
+    (tmp_path / f"sorted.en-de.tsv{suffix}").write_bytes(compress(source.read_bytes()))
+    docs = list(TsvReader(tmp_path, "en", "de", columns=PARACRAWL_V3_COLUMNS).run())
+    assert len(docs) == 2000 and sides(docs[1]) == tuple(lines(source)[1].split("\t")[2:4])
