@@ -16,7 +16,7 @@ from xplus.pipelines.safety import input_files, is_remote, local_input
 
 #: disk a run takes per byte of (uncompressed) input, measured on the bundled demo (`--tasks 2`: work/ 8.1x,
 #: output/jsonl 1.9x, parquet 0.6x, chat-messages 6.3x, chat-sharegpt 2.2x, chat-alpaca 2.0x, rejects and logs
-#: 0.6x) and on a 85 MB run (work/ 7.6x); rounded up
+#: 0.6x; issue 12 reports work/ 7.6x on an 85 MB run); rounded up
 WORK_FACTOR = 8.5
 FORMAT_FACTOR = 2.0
 LAYOUT_FACTOR = 6.5
