@@ -7,7 +7,7 @@ imported through a `PYTHONPATH` folder whose `xplus/` links to its package folde
 the working tree is not used for it. Rows are compared as multisets of canonical JSON (parquet rows included),
 so only the decisions and the row contents count, not the order of files or timings.
 
-Then every real pair of the shared samples (ParaCrawl, GlobalVoices, TICO-19, Tatoeba; `simhash.real_pairs`, ~33k)
+Then every real pair of the shared samples (ParaCrawl, GlobalVoices, TICO-19, Tatoeba; `simhash_data.real_pairs`, ~33k)
 goes through the SimHash decisions (both policies, one batch) and the FLORES decontaminator (against the shared
 FLORES-200 dev and devtest, with 20 planted FLORES devtest pairs per language added) with each side's code; a
 digest of the fingerprints, decision codes, representatives, distances and conflict counts, and of every
@@ -109,7 +109,7 @@ def digests(pairs_file: Path, pythonpath: str | None) -> dict[str, list]:
 
 
 def real_data_rows(scratch: Path, before_path: str, after_path: str | None) -> list[str]:
-    from simhash import real_pairs
+    from simhash_data import real_pairs
 
     pairs = real_pairs()
     pairs_file = scratch / "pairs.json"
