@@ -251,3 +251,24 @@ def test_progress_lines_off_a_terminal_and_each_stats_table_once(bitext, tmp_pat
     task_log = (tmp_path / "run" / "logs" / "00-curate" / "logs" / "task_00000.log").read_text()
     assert "📉📉📉 Stats: Task 0" in task_log
     assert "| time (s) |" in done.stdout
+
+
+def test_a_missing_spbleu_model_is_found_before_any_generation(tmp_path, monkeypatch):
+    """spBLEU's SentencePiece model used to be found missing only after all generation: the precondition says
+    it first, in one line naming where it looked (download refused here, as offline)."""
+    from sacrebleu.tokenizers import tokenizer_spm
+
+    from xplus.curate.errors import DataError
+    from xplus.pipelines.preconditions import check_spbleu_model
+
+    def offline(url, path):
+        raise OSError(f"cannot reach {url}")
+
+    monkeypatch.setattr(tokenizer_spm, "SACREBLEU_DIR", str(tmp_path))
+    monkeypatch.setattr(tokenizer_spm, "download_file", offline)
+    with pytest.raises(DataError, match=f"not at {tmp_path / 'models' / 'flores200sacrebleuspm'}") as err:
+        check_spbleu_model()
+    assert "\n" not in str(err.value)
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "flores200sacrebleuspm").write_bytes(b"model")
+    assert check_spbleu_model() == tmp_path / "models" / "flores200sacrebleuspm"
