@@ -82,7 +82,7 @@ def _start(recipe, run_dir: Path, args: argparse.Namespace) -> tuple[list, int]:
     stages = recipe.stages(run_dir, tasks=args.tasks, distributed=args.executor == "slurm", gpus_per_task=args.gpus)
     resumed = prepare_run_folder(run_dir, inputs, overwrite=args.overwrite, resume=args.resume)
     n_bytes = input_bytes(inputs)
-    if resumed:
+    if resumed and (run_dir / "logs").is_dir():  # else it stopped before any stage began: lay it out again
         check_inputs_unchanged(run_dir, inputs)
         return stages, n_bytes
     check_free_disk(run_dir, estimate_run_bytes(recipe, n_bytes, uses_work=len(stages) > 1))

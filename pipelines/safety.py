@@ -85,9 +85,7 @@ def prepare_run_folder(run_dir: Path, inputs: dict[str, Path], overwrite: bool, 
     occupied = run_dir.is_dir() and any(run_dir.iterdir())
     if run_dir.exists() and not run_dir.is_dir():
         raise ConfigError(f"-o {run_dir}: a file, not a folder")
-    if not occupied:
-        if resume:
-            raise ConfigError(f"--resume: {run_dir} holds no run to resume")
+    if not occupied:  # nothing there yet (`--resume` too: a job that always passes it starts the run)
         return False
     marked = (run_dir / MARKER).is_file()
     if not (overwrite or resume):
