@@ -10,7 +10,8 @@ with another language of the run: `en-zho_Hans` and `en-zho_Hant`), named with b
 so that both translation directions of the chats land in one config, and a default config `all` with every
 pair, so `load_dataset(repo)` works without a name. The card lists languages as the Hub knows them (ISO 639-1,
 else 639-3: `ace_Arab` is `ace`) and one of the Hub's size categories. Nothing published names a local path:
-the recipe text and the `file` column keep only `<local>/<last part>` of an absolute path. The chats (step 6 output, `messages` layout) are published when the run made them, else the curated pairs.
+the recipe text and the `file` column keep only `<local>/<last part>` of an absolute path. The chats (step 6
+output, `messages` layout) are published when the run made them, else the curated pairs.
 `push` uploads the folder in ONE commit (the Hub limits commits per hour; datatrove's writers would commit
 once per task). The token comes from `HF_TOKEN` or the local HF login and is never printed. FLORES text is
 never published: the card carries the thresholds table only, and decontaminated runs hold no FLORES pair.
