@@ -118,8 +118,20 @@ def check_remote_sources(recipe) -> None:
 
 
 def check_models(recipe) -> None:
+    """The loss step's scorer exists (local) or answers (Hub); the LID step's fastText model is on disk now
+    (a Hub model is downloaded here, once, instead of in every worker mid-run)."""
     if model := recipe.steps.get("loss", {}).get("model"):
         check_model("steps.loss.model", str(model))
+    if "lid" in recipe.steps:
+        from xplus.curate.lid_model import LID176, resolve_model
+
+        options = recipe.steps["lid"]
+        name = str(options.get("model", LID176))
+        try:
+            resolve_model(name, options.get("revision"))
+        except Exception as err:  # a missing file, an unknown name, no network or cache: the same advice
+            raise DataError(f"steps.lid.model: {name}: not available ({type(err).__name__}: "
+                            f"{(str(err).splitlines() or [''])[0][:200]})") from err
 
 
 def check_spbleu_model(tokenize: str = "flores200") -> Path:

@@ -190,6 +190,12 @@ def test_preconditions_fail_before_anything_runs(data, tmp_path, capsys):
     code, _, err = run(capsys, recipe_file(tmp_path, str(data), steps), tmp_path / "run")
     assert code == 1 and "steps.loss.flores_dir: no FLORES file for sources[0].tgt_lang 'sw'" in err
     assert not (tmp_path / "run").exists()
+    # a LID model on the Hub that is neither cached nor reachable (the tests run with HF_HUB_OFFLINE=1): said
+    # now, not by every worker when its LID step starts
+    code, _, err = run(capsys, recipe_file(tmp_path, str(data), "  lid: {model: someorg/no-such-lid}\n"),
+                       tmp_path / "run")
+    assert code == 1 and "xplus: error: steps.lid.model: someorg/no-such-lid: not available" in err
+    assert not (tmp_path / "run").exists()
 
 
 def test_free_disk_is_checked_against_the_estimate(data, tmp_path, capsys, monkeypatch):
