@@ -11,6 +11,9 @@ prefix (for Qwen3 this includes the empty `<think>\\n\\n</think>\\n\\n` block, w
 generation prompt also ends with, so it is never a target), the text after it the suffix. The turn's
 end-of-turn marker (`<|im_end|>`, `<|eot_id|>`) is a target: the model must learn to stop. The text is
 tokenized segment by segment (prompt, target, prompt ...), so labels align with tokens exactly.
+
+Trainers that mask by the chat template's `{% generation %}` markers (TRL's `assistant_only_loss`) get the same
+spans from `xplus.curate.prompts.training_chat_template` (tests/train/test_data.py, tests/clients/test_trl.py).
 """
 
 from __future__ import annotations
