@@ -73,6 +73,8 @@ def source_folder(path: str) -> tuple[DataFolder, str | None]:
             return get_datafolder(os.path.dirname(os.path.abspath(local))), os.path.basename(local)
         return get_datafolder(path), None
     options = http_storage_options() if protocol in HTTP else {}
+    if protocol == "hf" and os.environ.get("HF_ENDPOINT"):
+        options = {"endpoint": os.environ["HF_ENDPOINT"]}  # a mirror (read now, not at import)
     parent, name = path.rsplit("/", 1)
     if protocol in HTTP or name.endswith(FILE_SUFFIXES):
         return get_datafolder((parent, options)), name
@@ -109,13 +111,18 @@ def root_cause(err: BaseException) -> BaseException:
     """fsspec's HTTP filesystem reports any failure to stat a URL (a timeout too) as `FileNotFoundError` raised
     from the real error: that one, unless it is the 404."""
     cause = err.__cause__
-    if isinstance(err, FileNotFoundError) and cause is not None and getattr(cause, "status", None) != 404:
+    if isinstance(err, FileNotFoundError) and cause is not None and _status(cause) != 404:
         return cause
     return err
 
 
+def _status(err: BaseException) -> int | None:
+    """The HTTP status of a failed request: aiohttp's `status`, or the Hub client's `response.status_code`."""
+    return getattr(err, "status", None) or getattr(getattr(err, "response", None), "status_code", None)
+
+
 def _transient(err: BaseException) -> bool:
-    status = getattr(err, "status", None) or getattr(getattr(err, "response", None), "status_code", None)
+    status = _status(err)
     return status is None or status >= 500 or status == 429
 
 
@@ -213,7 +220,9 @@ def describe_error(err: BaseException, name: str) -> str:
         return f"not a readable parquet file ({first_line})" if name.endswith(".parquet") else first_line
     if isinstance(err, TimeoutError) or "Timeout" in type(err).__name__:
         return f"timed out (no answer within {http_timeout():g} s, {http_retries()} tries)"
-    status = getattr(err, "status", None)
+    status = _status(err)
+    if status == 404:
+        return "not found (no such file, or HTTP 404)"
     if status:
         return f"HTTP {status} {getattr(err, 'message', '')}".rstrip()
     if "ConnectError" in type(err).__name__ or isinstance(err, ConnectionError):

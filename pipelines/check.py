@@ -11,6 +11,7 @@ once) and the current commit of every `hf://` path that names a branch rather th
 from __future__ import annotations
 
 import argparse
+import os
 import re
 
 REVISION = re.compile(r"@[0-9a-f]{40}(/|$)")
@@ -58,7 +59,7 @@ def source_location(path: str, options: dict) -> str:
 
 
 def check_recipe(args: argparse.Namespace) -> int:
-    from xplus.curate.sources import source_info
+    from xplus.curate.sources import describe_error, source_info
     from xplus.pipelines.recipe import load_recipe, resolve_path
 
     recipe = load_recipe(args.recipe)
@@ -75,8 +76,13 @@ def check_recipe(args: argparse.Namespace) -> int:
         files = f", {info.files} files" if info.files > 1 else ""
         print(f"ok  sources[{i}] {corpus}  {info.where}  {human_size(info.size)}{files}  "
               f"{pin_of(path, source.options)}")
-        if args.pin and (pin := pin_line(path, source.options)):
-            print(f"    pin: sources[{i}].{pin}")
+        if args.pin:
+            try:
+                pin = pin_line(path, source.options)
+            except Exception as err:  # noqa: BLE001 (reported on the source's line, like reachability)
+                pin = f"(cannot pin: {describe_error(err, path)})"
+            if pin:
+                print(f"    pin: sources[{i}].{pin}")
     if failed:
         print(f"{failed} of {len(recipe.sources)} source(s) unreachable")
         return 1
@@ -102,6 +108,6 @@ def pin_line(path: str, options: dict) -> str | None:
         from huggingface_hub import HfApi
 
         repo, revision, rest = match.groups()
-        commit = HfApi().dataset_info(repo, revision=revision or "main").sha
+        commit = HfApi(endpoint=os.environ.get("HF_ENDPOINT")).dataset_info(repo, revision=revision or "main").sha
         return f"path: hf://datasets/{repo}@{commit}{rest or ''}"
     return None

@@ -1,10 +1,15 @@
 """A real HTTP server for tests, bound to 127.0.0.1 only: serves a folder with HEAD, Content-Length and byte
 ranges (what fsspec's HTTP filesystem and a remote zip need), a 404 for anything missing, and `/slow/<path>`,
-which answers only after `slow_seconds` (for timeouts)."""
+which answers only after `slow_seconds` (for timeouts).
+
+It also answers the few Hub API calls `huggingface_hub.HfFileSystem` makes to read a dataset file (with
+`HF_ENDPOINT` set to the server): `/api/datasets/<repo>/revision/<rev>`, `/api/datasets/<repo>/tree/<rev>/<dir>`
+and `/datasets/<repo>/resolve/<rev>/<path>`, serving the files under `<root>/hub/<repo>/`."""
 
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import threading
 import time
@@ -13,6 +18,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 RANGE = re.compile(r"bytes=(\d*)-(\d*)$")
+HUB_API = re.compile(r"/api/datasets/([^/]+/[^/]+)/(revision|tree)/([^/?]+)/?([^?]*)")
+HUB_FILE = re.compile(r"/datasets/([^/]+/[^/]+)/resolve/([^/?]+)/([^?]*)")
+HUB_COMMIT = "0123456789abcdef0123456789abcdef01234567"
 CHUNK = 1 << 20
 
 
@@ -27,6 +35,10 @@ def _handler(root: Path, slow_seconds: float, log: list[str]) -> type[BaseHTTPRe
         def _answer(self, body: bool) -> None:
             log.append(f"{self.command} {self.path} {self.headers.get('Range', '')}".rstrip())
             path = self.path.split("?", 1)[0]
+            if match := HUB_API.match(self.path):
+                return self._hub_api(*match.groups())
+            if match := HUB_FILE.match(path):
+                path = f"/hub/{match[1]}/{match[3]}"
             if path.startswith("/slow/"):
                 time.sleep(slow_seconds)
                 path = path.removeprefix("/slow")
@@ -54,6 +66,24 @@ def _handler(root: Path, slow_seconds: float, log: list[str]) -> type[BaseHTTPRe
                         self.wfile.write(chunk)
                         start += len(chunk)
 
+        def _hub_api(self, repo: str, call: str, revision: str, folder: str) -> None:
+            base = root / "hub" / repo
+            if not (base / folder).is_dir():
+                self.send_error(404)
+                return
+            if call == "revision":
+                answer = {"id": repo, "sha": HUB_COMMIT, "siblings": []}
+            else:
+                answer = [{"type": "file" if f.is_file() else "directory", "path": f.relative_to(base).as_posix(),
+                           "size": f.stat().st_size if f.is_file() else 0, "oid": HUB_COMMIT}
+                          for f in sorted((base / folder).iterdir())]
+            body = json.dumps(answer).encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
         def log_message(self, *args):  # keep test output quiet
             pass
 
@@ -73,3 +103,18 @@ def serve(root: Path, slow_seconds: float = 5.0) -> Iterator[tuple[str, list[str
     finally:
         server.shutdown()
         server.server_close()
+
+
+def hub_mirror(monkeypatch) -> Iterator:
+    """A pytest fixture body: yields `use(url)`, which points the Hub client (`hf://` paths) at a server from
+    `serve` (`HF_ENDPOINT`) and lets it connect; the Hub filesystems made meanwhile are dropped afterwards."""
+    from huggingface_hub import HfFileSystem, constants
+
+    def use(url: str) -> None:
+        monkeypatch.setenv("HF_ENDPOINT", url)
+        monkeypatch.setenv("HF_HUB_OFFLINE", "0")
+        monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+        HfFileSystem.clear_instance_cache()
+
+    yield use
+    HfFileSystem.clear_instance_cache()

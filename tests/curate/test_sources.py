@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import shutil
 import zipfile
 from pathlib import Path
 
@@ -20,6 +21,7 @@ from xplus.curate.record import sides
 from xplus.curate.sources import source_folder, source_info
 from xplus.curate.writers import rejects_writer
 
+from .. import http_server
 from ..http_server import serve
 
 NLLB_BN = "ben_Beng-eng_Latn.gz"
@@ -56,7 +58,16 @@ def build_layouts(bitext: Path, root: Path) -> Path:
             zip(lines(tico / "tico19-test.eng"), lines(tico / "tico19-test.swa"), strict=True)]
     (root / OPUS100).parent.mkdir(parents=True)
     pq.write_table(pa.Table.from_pylist(rows), root / OPUS100, row_group_size=500)
+    hub = root / "hub" / "Helsinki-NLP" / OPUS100  # the same file where a Hub mirror serves it (HF_ENDPOINT)
+    hub.parent.mkdir(parents=True)
+    shutil.copyfile(root / OPUS100, hub)
     return root
+
+
+@pytest.fixture
+def hub_mirror(monkeypatch):
+    """`hf://` paths answered by the test server (`HF_ENDPOINT`)."""
+    yield from http_server.hub_mirror(monkeypatch)
 
 
 @pytest.fixture(scope="module")
@@ -117,6 +128,23 @@ def test_opus100_parquet_over_http(served, bitext):
     tico = bitext / "tico19" / "eng-swa"
     assert len(docs) == 2100 and docs[7].metadata["tgt_line"] == lines(tico / "tico19-test.swa")[7]
     assert docs[0].metadata["file"] == "train-00000-of-00001.parquet"
+
+
+def test_opus100_through_hf_paths(served, bitext, hub_mirror):
+    url, root, log = served
+    hub_mirror(url)
+    before = len(log)
+    path = "hf://datasets/Helsinki-NLP/opus-100@main/en-sw"
+    one_file = list(HFBitextReader(f"{path}/train-00000-of-00001.parquet", "en", "sw").run())
+    folder = list(HFBitextReader(path, "en", "sw", glob_pattern="train-*.parquet").run())
+    tico = bitext / "tico19" / "eng-swa"
+    assert len(one_file) == len(folder) == 2100 and one_file[9].text == lines(tico / "tico19-test.eng")[9]
+    assert [sides(d) for d in one_file] == [sides(d) for d in folder]
+    # read through the Hub client's file API, by ranges
+    assert any(r.startswith("GET /datasets/Helsinki-NLP/opus-100/resolve/") and "bytes=" in r for r in log[before:])
+    info = source_info(f"{path}/train-00000-of-00001.parquet")
+    assert (info.size, info.error) == ((root / OPUS100).stat().st_size, None)
+    assert "not found" in source_info("hf://datasets/Helsinki-NLP/opus-100@main/xx-yy/train.parquet").error
 
 
 def test_sha256_is_checked_while_the_file_streams(served):

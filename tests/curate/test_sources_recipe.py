@@ -1,5 +1,6 @@
-"""The xplus-17langs recipe end to end on the published layouts, its sources swapped for a 127.0.0.1 server's
-URLs (NLLB gz, OPUS-100 parquet, and an OPUS Moses zip), and `xplus curate check` on the same sources."""
+"""The xplus-17langs recipe end to end on the published layouts served from 127.0.0.1: its NLLB source's URL
+swapped for the server's, its OPUS-100 `hf://` path kept and answered by the server as a Hub mirror
+(`HF_ENDPOINT`), plus an OPUS Moses zip; and `xplus curate check` on the same sources."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import yaml
 from xplus.curate.accounting import run_funnel
 from xplus.pipelines.cli import main
 
+from .. import http_server
 from ..http_server import serve
 from .test_sources import NLLB_BN, OPUS_ZIP, build_layouts
 
@@ -28,14 +30,15 @@ def paper_recipe() -> dict:
 
 
 def served_recipe(url: str, tmp_path: Path, extra_sources: list[dict] = ()) -> Path:
-    """xplus-17langs with its en-bn NLLB and en-sw OPUS-100 sources pointed at the local server, plus an OPUS
-    Moses zip; the steps are the paper's, with the offline LID model and no loss scorer (no network, no GPU)."""
+    """xplus-17langs with its en-bn NLLB source pointed at the local server and its en-sw OPUS-100 `hf://` path
+    as it is (the server is the Hub mirror), plus an OPUS Moses zip; the steps are the paper's, with the offline
+    LID model and no loss scorer (no network, no GPU)."""
     recipe = paper_recipe()
     keep = {"nllb-en-bn", "opus100-en-sw"}
     sources = [s for s in recipe["sources"] if s["corpus"] in keep]
     assert len(sources) == 2
     for source in sources:
-        source["path"] = source["path"].replace(NLLB_URL, url).replace(OPUS100_HUB, f"{url}/opus-100")
+        source["path"] = source["path"].replace(NLLB_URL, url)
     sources.append({"reader": "moses", "path": f"{url}/{OPUS_ZIP}", "src_lang": "en", "tgt_lang": "sw",
                     "corpus": "opus-globalvoices-en-sw"})
     recipe["sources"] = sources + list(extra_sources)
@@ -44,6 +47,12 @@ def served_recipe(url: str, tmp_path: Path, extra_sources: list[dict] = ()) -> P
     path = tmp_path / "xplus-17langs-served.yaml"
     path.write_text(yaml.safe_dump(recipe, sort_keys=False))
     return path
+
+
+@pytest.fixture
+def hub_mirror(monkeypatch):
+    """`hf://` paths answered by the test server (`HF_ENDPOINT`)."""
+    yield from http_server.hub_mirror(monkeypatch)
 
 
 @pytest.fixture(scope="module")
@@ -61,8 +70,9 @@ def run_cli(*argv: str) -> tuple[int, str]:
 
 
 @pytest.mark.slow
-def test_paper_recipe_reads_the_published_layouts_end_to_end(server, shared_data, tmp_path):
+def test_paper_recipe_reads_the_published_layouts_end_to_end(server, shared_data, tmp_path, hub_mirror):
     url, _ = server
+    hub_mirror(url)
     recipe = served_recipe(url, tmp_path)
     run_dir = tmp_path / "run"
     code, printed = run_cli("curate", "run", str(recipe), "-o", str(run_dir), "--flores",
@@ -79,8 +89,9 @@ def test_paper_recipe_reads_the_published_layouts_end_to_end(server, shared_data
     assert len(rows) > 0.5 * funnel.input
 
 
-def test_check_lists_every_source_with_size_and_exits_1_on_a_404(server, tmp_path):
+def test_check_lists_every_source_with_size_and_exits_1_on_a_404(server, tmp_path, hub_mirror):
     url, root = server
+    hub_mirror(url)
     code, printed = run_cli("curate", "check", str(served_recipe(url, tmp_path)))
     lines = printed.splitlines()
     assert code == 0 and lines[-1] == "all 3 source(s) reachable"
@@ -96,13 +107,16 @@ def test_check_lists_every_source_with_size_and_exits_1_on_a_404(server, tmp_pat
             f"HTTP 404)") in printed.splitlines()
 
 
-def test_check_pin_prints_the_sha256_of_an_unpinned_url(server, tmp_path):
+def test_check_pin_prints_the_sha256_of_an_unpinned_url(server, tmp_path, hub_mirror):
     import hashlib
 
     url, root = server
+    hub_mirror(url)
     code, printed = run_cli("curate", "check", str(served_recipe(url, tmp_path)), "--pin")
     digest = hashlib.sha256((root / NLLB_BN).read_bytes()).hexdigest()
     assert code == 0 and f"    pin: sources[0].sha256: {digest}" in printed.splitlines()
+    assert (f"    pin: sources[1].path: hf://datasets/Helsinki-NLP/opus-100@{http_server.HUB_COMMIT}/en-sw/"
+            f"train-00000-of-00001.parquet") in printed.splitlines()
 
 
 def test_paper_recipe_sources_are_published_files_not_scripts():
