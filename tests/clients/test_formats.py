@@ -63,11 +63,17 @@ def test_every_jsonl_row_carries_every_key_and_every_reader_agrees(demo_run, tmp
             assert not empty, (path, empty)
 
 
-def test_jsonl_and_parquet_have_the_same_columns_types_and_values(demo_run):
+def test_jsonl_and_parquet_have_the_same_columns_types_and_values(demo_run, tmp_path):
     (jsonl,) = (demo_run / "output" / "jsonl").glob("*.jsonl")
     (parquet,) = (demo_run / "output" / "parquet").glob("*.parquet")
     from_json, from_parquet = pa_json.read_json(jsonl), pq.read_table(parquet)
     assert from_json.column_names == from_parquet.column_names
+    by_datasets = datasets.load_dataset("parquet", data_files=str(parquet), split="train",
+                                        cache_dir=str(tmp_path / "hf"))
+    for columns, n in ((pl.read_parquet(parquet).columns, len(pl.read_parquet(parquet))),
+                       (list(pd.read_parquet(parquet).columns), len(pd.read_parquet(parquet))),
+                       (by_datasets.column_names, by_datasets.num_rows)):
+        assert (columns, n) == (from_json.column_names, from_json.num_rows)
     assert {f.name: _plain(f.type) for f in from_json.schema} == {f.name: _plain(f.type) for f in from_parquet.schema}
     assert from_json.to_pylist() == from_parquet.to_pylist()
     table = from_parquet.to_pylist()
