@@ -101,20 +101,25 @@ def _offline() -> bool:
     return os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes")
 
 
-def check_remote_sources(recipe) -> None:
+def check_remote_sources(recipe) -> int:
     """Every source resolves: a local path exists; a URL or Hub path answers (`curate.sources.source_info`:
-    a HEAD or a listing, no data read). Hub paths are left to the cache when the Hub is offline."""
+    a HEAD or a listing, no data read). Hub paths are left to the cache when the Hub is offline. Returns the
+    remote sources' size (compressed files counted at their usual expansion; 0 where a server gives none)."""
     from xplus.curate.sources import source_info
     from xplus.pipelines.check import source_location
     from xplus.pipelines.recipe import resolve_path
 
+    remote = 0
     for i, source in enumerate(recipe.sources):
         path = source_location(resolve_path(source.path), source.options)
         if not is_remote(path):
             if not local_input(path).exists():
                 raise ConfigError(f"sources[{i}].path: {source.path}: no such file or folder")
-        elif not (path.startswith("hf://") and _offline()) and (info := source_info(path)).error:
-            raise DataError(f"sources[{i}]: {info.where}: {info.error}")
+        elif not (path.startswith("hf://") and _offline()):
+            if (info := source_info(path)).error:
+                raise DataError(f"sources[{i}]: {info.where}: {info.error}")
+            remote += (info.size or 0) * COMPRESSED.get(Path(path).suffix, 1)
+    return remote
 
 
 def check_models(recipe) -> None:
@@ -142,13 +147,3 @@ def check_spbleu_model(tokenize: str = "flores200") -> Path:
         return ensure_spm_model(tokenize)
     except Exception as err:
         raise DataError(str(err).splitlines()[0]) from err
-
-
-def check_recipe(recipe, run_dir: Path, inputs: dict[str, Path], uses_work: bool) -> int:
-    """Every precondition of a curation run; returns the disk estimate in bytes."""
-    check_remote_sources(recipe)
-    check_flores(recipe)
-    check_models(recipe)
-    needed = estimate_run_bytes(recipe, input_bytes(inputs), uses_work)
-    check_free_disk(run_dir, needed)
-    return needed

@@ -76,12 +76,12 @@ def _start(recipe, run_dir: Path, args: argparse.Namespace) -> tuple[list, int]:
 
     inputs = recipe_inputs(recipe)
     check_output_folder(run_dir, inputs)
-    check_remote_sources(recipe)
+    remote_bytes = check_remote_sources(recipe)
     check_flores(recipe)
     check_models(recipe)
     stages = recipe.stages(run_dir, tasks=args.tasks, distributed=args.executor == "slurm", gpus_per_task=args.gpus)
     resumed = prepare_run_folder(run_dir, inputs, overwrite=args.overwrite, resume=args.resume)
-    n_bytes = input_bytes(inputs)
+    n_bytes = input_bytes(inputs) + remote_bytes
     if resumed and (run_dir / "logs").is_dir():  # else it stopped before any stage began: lay it out again
         check_inputs_unchanged(run_dir, inputs)
         return stages, n_bytes
