@@ -81,7 +81,7 @@ def source_folder(path: str) -> tuple[DataFolder, str | None]:
     return get_datafolder((path, options)), None
 
 
-def retried(action: Callable[[], T], where: str) -> T:
+def retried(action: Callable[[], T]) -> T:
     """`action()`, tried up to `XPLUS_HTTP_RETRIES` times on a network failure (never on a 404)."""
     attempts = http_retries()
     for attempt in range(1, attempts + 1):
@@ -122,8 +122,11 @@ def _status(err: BaseException) -> int | None:
 
 
 def _transient(err: BaseException) -> bool:
-    status = _status(err)
-    return status is None or status >= 500 or status == 429
+    """A failure worth another try: a server error, a rate limit, a timeout, a dropped connection (not a 404, a
+    permission error or a local file)."""
+    if (status := _status(err)) is not None:
+        return status >= 500 or status == 429
+    return isinstance(err, (TimeoutError, ConnectionError, *_network_errors()))
 
 
 # -- reading ------------------------------------------------------------------------------------------------
@@ -171,7 +174,7 @@ def open_input(folder: DataFolder, path: str, sha256: str | None = None) -> Iter
         with open_zip(folder, archive + ".zip") as zf, zf.open(member) as stream:
             yield _decompressed(stream, member)
         return
-    with retried(lambda: folder.open(path, "rb"), folder.resolve_paths(path)) as raw:
+    with retried(lambda: folder.open(path, "rb")) as raw:
         hashing = _Sha256Reader(raw) if sha256 else None
         stream = io.BufferedReader(hashing) if hashing else raw
         with contextlib.closing(_decompressed(stream, path)) as data:
@@ -186,7 +189,7 @@ def open_input(folder: DataFolder, path: str, sha256: str | None = None) -> Iter
 def open_zip(folder: DataFolder, path: str) -> Iterator[zipfile.ZipFile]:
     """A zip archive, read through a seekable stream (HTTP range requests when remote): only the central
     directory and the members read are fetched."""
-    with retried(lambda: folder.open(path, "rb"), folder.resolve_paths(path)) as raw, zipfile.ZipFile(raw) as zf:
+    with retried(lambda: folder.open(path, "rb")) as raw, zipfile.ZipFile(raw) as zf:
         yield zf
 
 
@@ -248,9 +251,9 @@ def source_info(path: str, suffixes: tuple[str, ...] | None = None) -> SourceInf
     where = path
     try:
         if name:
-            size = retried(lambda: folder.fs.info(folder.resolve_paths(name)).get("size"), where)
+            size = retried(lambda: folder.fs.info(folder.resolve_paths(name)).get("size"))
             return SourceInfo(where, 1, size)
-        files = [f for f in retried(lambda: folder.list_files(recursive=True), where)
+        files = [f for f in retried(lambda: folder.list_files(recursive=True))
                  if suffixes is None or f.endswith(suffixes)]
         if not files:
             return SourceInfo(where, error="no input file" + (f" ending in {', '.join(suffixes)}" if suffixes else ""))
