@@ -278,3 +278,23 @@ def test_a_missing_spbleu_model_is_found_before_any_generation(tmp_path, monkeyp
     (tmp_path / "models").mkdir()
     (tmp_path / "models" / "flores200sacrebleuspm").write_bytes(b"model")
     assert check_spbleu_model() == tmp_path / "models" / "flores200sacrebleuspm"
+
+
+def test_fingerprints_of_large_inputs_catch_an_edit_in_the_middle(tmp_path):
+    """Files over FULL_HASH_BYTES are hashed at their edges only; an in-place edit of the middle keeps the size
+    and the edges, and is caught by the changed mtime (a small file's content decides instead)."""
+    from xplus.curate.errors import DataError
+    from xplus.pipelines.safety import EDGE_BYTES, FULL_HASH_BYTES, check_inputs_unchanged, record_inputs
+
+    data, run_dir = tmp_path / "data", tmp_path / "run"
+    data.mkdir(), run_dir.mkdir()
+    big = data / "big.tsv"
+    big.write_bytes(b"a\tb\n" * ((FULL_HASH_BYTES + 4 * EDGE_BYTES) // 4))
+    record_inputs(run_dir, {"sources[0].path": data})
+    with open(big, "r+b") as f:
+        f.seek(big.stat().st_size // 2)
+        f.write(b"c")
+    stat = big.stat()
+    os.utime(big, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    with pytest.raises(DataError, match=f"input {big} changed since the run started \\(modified since"):
+        check_inputs_unchanged(run_dir, {"sources[0].path": data})
