@@ -65,6 +65,7 @@ def test_llamafactory_loads_every_layout_with_our_masks(llamafactory_python, dem
         assert sorted(info) == sorted(f"xplus_{layout}" for layout in LAYOUTS)
     out = tmp_path / "loaded.json"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
+    env["HF_DATASETS_CACHE"] = str(tmp_path / "hf-datasets")  # its dataset cache stays out of the user's home
     done = subprocess.run([str(llamafactory_python), str(DRIVER), str(qwen3), str(out), str(tmp_path / "work"),
                            *specs], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=1200)
     log = [line for line in (done.stdout + done.stderr).splitlines()
