@@ -155,11 +155,39 @@ def _decompressed(stream: IO[bytes], name: str) -> IO[bytes]:
     if name.endswith(".xz"):
         return lzma.LZMAFile(stream)
     if name.endswith(".zst"):
+        return io.BufferedReader(_ZstdReader(stream))  # buffered, it iterates by lines like the others
+    return stream
+
+
+class _ZstdReader(io.RawIOBase):
+    """Zstandard frames decompressed as they are read; a stream that ends inside a frame is an `EOFError`, as
+    for gzip, bz2 and xz (zstandard's own `stream_reader` returns the truncated data without a word)."""
+
+    def __init__(self, raw: IO[bytes]):
         import zstandard
 
-        # zstandard's reader has no readline: buffered, it iterates by lines like the others
-        return io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(stream, read_across_frames=True))
-    return stream
+        self.raw, self.new = raw, zstandard.ZstdDecompressor().decompressobj
+        self.frame, self.pending, self.in_frame = self.new(), b"", False
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        while not self.pending:
+            chunk = self.raw.read(1 << 16)
+            if not chunk:
+                if self.in_frame:
+                    raise EOFError("zstd: compressed file ended before the end of a frame")
+                return 0
+            while chunk:
+                self.in_frame = True
+                self.pending += self.frame.decompress(chunk)
+                chunk = b""
+                if self.frame.eof:  # a frame ended: the next one (if any) starts in its unused data
+                    chunk, self.frame, self.in_frame = self.frame.unused_data, self.new(), False
+        size = min(len(buffer), len(self.pending))
+        buffer[:size], self.pending = self.pending[:size], self.pending[size:]
+        return size
 
 
 @contextlib.contextmanager
@@ -215,7 +243,8 @@ def describe_error(err: BaseException, name: str) -> str:
     first_line = (str(err).strip().splitlines() or [""])[0][:200]
     if isinstance(err, FileNotFoundError):
         return "not found (no such file, or HTTP 404)"
-    if isinstance(err, EOFError | zlib.error | gzip.BadGzipFile | lzma.LZMAError) or "zstd" in type(err).__module__:
+    compression_errors = EOFError | zlib.error | gzip.BadGzipFile | lzma.LZMAError
+    if isinstance(err, compression_errors) or "zstandard" in type(err).__module__:
         return f"truncated or corrupt compressed data ({type(err).__name__}: {first_line or 'unexpected end'})"
     if isinstance(err, zipfile.BadZipFile):
         return f"not a readable zip archive ({first_line})"

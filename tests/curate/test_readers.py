@@ -326,13 +326,18 @@ def test_jsonl_zst_and_tsv_zst_are_read(tmp_path):
     assert [sides(d) for d in TsvReader(tmp_path / "t", "en", "de").run()] == [("Hello", "Hallo"), ("Bye", "Tschuss")]
 
 
-def test_truncated_gzip_is_one_line_naming_the_file(tmp_path, bitext):
-    data = gzip.compress((bitext / "paracrawl-v3-labelled" / "en-de" / "sorted.en-de").read_bytes())
-    (tmp_path / "d.tsv.gz").write_bytes(data[: len(data) // 2])
+@pytest.mark.parametrize("suffix", [".gz", ".zst", ".bz2", ".xz"])
+def test_truncated_compression_is_one_line_naming_the_file(tmp_path, bitext, suffix):
+    import bz2
+    import lzma
+
+    compress = {".gz": gzip.compress, ".zst": _zst, ".bz2": bz2.compress, ".xz": lzma.compress}[suffix]
+    data = compress((bitext / "paracrawl-v3-labelled" / "en-de" / "sorted.en-de").read_bytes())
+    (tmp_path / f"d.tsv{suffix}").write_bytes(data[: len(data) // 2])
     with pytest.raises(InputError) as err:
         list(TsvReader(tmp_path, "en", "de", columns=PARACRAWL_V3_COLUMNS).run())
     message = str(err.value)
-    assert message.startswith(f"{tmp_path / 'd.tsv.gz'}: truncated or corrupt compressed data (EOFError")
+    assert message.startswith(f"{tmp_path / f'd.tsv{suffix}'}: truncated or corrupt compressed data (EOFError")
     assert "\n" not in message and err.value.exit_code == 1
 
 
