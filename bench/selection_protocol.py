@@ -8,7 +8,8 @@ Labelled data: the 10,000 human-labelled ParaCrawl v3 pairs (V valid, F free tra
   FLORES-200 dev+devtest (English-X, the 16 recipe languages), TICO-19 (en-sw, en-zh), Tatoeba (LASER test sets,
   15 languages; not Serbian, which Tatoeba has in Latin script). A rule is a default `drop` only when its chosen
   setting costs <= `MAX_HELD_COST` of V+F on every held-out pair and <= `MAX_FLORES_COST` of the lines of every
-  FLORES language; otherwise its default is `flag` (kept, reason in `metadata["flags"]`).
+  FLORES language; otherwise its default is `flag` (kept, reason in `metadata["flags"]`). A rule that removes
+  nothing from the choose half (no evidence either way) keeps its default setting if that passes the held-out half.
 
 Every rule runs alone after `Cleaner(drop_mojibake=False)`. Then the defaults together (steps 2-4, before and
 after this change, next to OpusFilter's equivalent), and a precision vs valid-kept curve over each rule's
@@ -152,10 +153,12 @@ def protocol_rows(v3: list, labels: list[str], unlabelled: dict[str, tuple]) -> 
         held = confirm(factory, v3, labels, groups, unlabelled)
         flores_worst = max(held["FLORES"], key=held["FLORES"].get)
         tatoeba_worst = max(held["Tatoeba"], key=held["Tatoeba"].get)
-        passes = label is not None and max(held["held"].values()) <= MAX_HELD_COST \
+        nothing_removed = label is None and bad == 0 and max(cost.values()) == 0
+        passes = (label is not None or nothing_removed) and max(held["held"].values()) <= MAX_HELD_COST \
             and held["FLORES"][flores_worst] <= MAX_FLORES_COST
         decisions[rule] = "drop" if passes else "flag"
-        shown = label if label is not None else "none qualifies (cheapest shown)"
+        shown = label or ("removes nothing here (default kept)" if nothing_removed
+                          else "none qualifies (cheapest shown)")
         lines.append(
             f"| {rule} | {shown} | {bad} | {precision:.0%} | "
             + " / ".join(f"{cost[lang]:.2%}" for lang in CHOOSE) + " | "

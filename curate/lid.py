@@ -52,12 +52,12 @@ SIDES = ("source", "target")
 #: a side the model gives another language is dropped when that label has at least this probability and the
 #: expected language less than `DEFAULT_MAX_EXPECTED_PROBABILITY`; else it is kept, counted `uncertain_<side>`
 #: (see `LanguageIdFilter`; chosen in `bench/results/quality_paracrawl.md` and `lid_flores.md`)
-DEFAULT_MIN_WRONG_PROBABILITY = 0.4
+DEFAULT_MIN_WRONG_PROBABILITY = 0.5
 DEFAULT_MAX_EXPECTED_PROBABILITY = 0.1
 #: a side in a cased script with fewer words starting in lower case than this is too little evidence to call it
 #: another language (`Mont Ventoux Gästezimmer`, `Alexander Rilling, Kontrabass`, `Show Price per Night`); kept,
 #: counted `little_evidence_<side>`, unless its script is wrong (`bench/results/selection_protocol.md`)
-DEFAULT_MIN_EVIDENCE_WORDS = 2
+DEFAULT_MIN_EVIDENCE_WORDS = 3
 #: a word that starts in lower case, and a cased letter (a script with case)
 _LOWER_WORD = regex.compile(r"(?<![\p{L}\p{M}])\p{Ll}[\p{L}\p{M}]+")
 _CASED = regex.compile(r"[\p{Lu}\p{Ll}]")

@@ -12,6 +12,7 @@ on purpose is not required to match:
 - a measure in imperial or US units (`4.9 mi`, `68 square inches`, `90 °F`, `17 pounds`, `40 mph`): when either side
   has one, no number carrying a unit of measure has to match (`14,1 km`, `172 cm²`, `32 °C`, `7,7 kg`);
 - a number that opens one side and not the other (transcript line numbers, list numbering: `12 And then` / `Et`);
+- a year in the Buddhist Era on a Thai side (`In 2010` / `ในปีพ.ศ. 2553`);
 - a CJK month (`10 月`, `3월`: English spells months); a pair with CJK myriads (`3억 4천만`, `120 万`) is not compared
   (its numbers are split where English's are not);
 - small numbers (< `min_number`, 10: `three seasons` / `3 temporadas`) and numbers on one side only (written as
@@ -56,6 +57,9 @@ _NUMBER_WORD = regex.compile(rf"(?i)\b({'|'.join(_TENS)})(?:[- ]({'|'.join(_UNIT
                              rf"|\b({'|'.join(_UNITS)})\b")
 #: a number at the very start of a side: a line or list number, which translations keep or drop
 _LEADING = regex.compile(r"^\W*(\d+)")
+#: Thai text counts years in the Buddhist Era, 543 years ahead of the Common Era (`2010` is `พ.ศ. 2553`)
+_THAI = regex.compile(r"\p{Script=Thai}")
+_BUDDHIST_ERA = 543
 
 
 def _to_24h(match: regex.Match) -> str:
@@ -122,6 +126,12 @@ def _exempt(text: str, other: str, measures: bool) -> set[int]:
     return exempt
 
 
+def _era_keys(found: list) -> frozenset[str]:
+    """Keys of years converted between the Buddhist and the Common Era (for pairs with a Thai side)."""
+    years = [value for value, _ in found if 1000 <= value <= 3000]
+    return frozenset(str(year + shift).strip("0") for year in years for shift in (-_BUDDHIST_ERA, _BUDDHIST_ERA))
+
+
 def _unmatched(found: list, other_keys: frozenset[str], min_number: int) -> list[tuple[int, frozenset[str]]]:
     return [(value, keys) for value, keys in found if value >= min_number and not keys & other_keys]
 
@@ -141,8 +151,9 @@ def unmatched_number(source: str, target: str, min_number: int) -> str | None:
     if not any(_unmatched(found, other, min_number) for _, found, other, _, _ in sides):
         return None
     measures = bool(_IMPERIAL.search(source) or _IMPERIAL.search(target))
+    eras = _era_keys(src_numbers + tgt_numbers) if _THAI.search(source) or _THAI.search(target) else frozenset()
     for side, found, other, text, other_text in sides:
-        missing = _unmatched(found, other | spelled_keys(other_text), min_number)
+        missing = _unmatched(found, other | spelled_keys(other_text) | eras, min_number)
         if missing:
             exempt = _exempt(text, other_text, measures)
             for value, _ in missing:

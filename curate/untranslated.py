@@ -5,10 +5,10 @@ language (boilerplate and titles of web pages: `Használja Kupon! appeared first
 Sentence-level LID cannot see these (the target's language is still the top label), and neither can the pair's
 length. `UntranslatedFilter` looks at the target's words that are neither names, numbers nor URLs: words of
 `min_word_letters`+ letters that start in lower case (a capitalised word may be a name, brand or title word, which
-translations keep; digits are not letters) outside URLs and e-mail addresses. A pair is dropped (`untranslated`)
-when at least `min_copied_words` of them appear unchanged in the source and make up at least `min_copied_share` of
-them; the share goes to `metadata["copied_share"]`. The thresholds are chosen on part of the labelled ParaCrawl
-v3 data and confirmed on the rest (`bench/results/selection_protocol.md`).
+translations keep; digits are not letters) outside URLs and e-mail addresses, and the words of scripts without
+case. A pair is dropped (`untranslated`) when at least `min_copied_words` of them appear unchanged in the source
+and make up at least `min_copied_share` of them; the share goes to `metadata["copied_share"]`. The thresholds are
+chosen on part of the labelled ParaCrawl v3 data and confirmed on the rest (`bench/results/selection_protocol.md`).
 """
 
 from __future__ import annotations
@@ -37,13 +37,15 @@ def _words(text: str, min_letters: int) -> list[str]:
 
 
 def copied_words(source: str, target: str, min_letters: int = DEFAULT_MIN_WORD_LETTERS) -> tuple[int, int]:
-    """(target words starting in lower case found unchanged in the source, all target words starting in lower case),
-    counting words of `min_letters`+ letters outside URLs and e-mail addresses."""
-    target_words = [word for word in _words(target, min_letters) if word[0].islower()]
-    if not target_words:
+    """(target words found unchanged in the source, target words counted): the words counted are those of
+    `min_letters`+ letters that start in lower case and the words of scripts without case (Han, Hangul, Thai ...:
+    a Korean sentence that keeps two English terms is mostly Korean), outside URLs and e-mail addresses."""
+    counted = [word for word in _words(target, 1)
+               if (word[0].islower() and len(word) >= min_letters) or not (word[0].isupper() or word[0].islower())]
+    if not counted:
         return 0, 0
     source_words = set(_words(source, min_letters))
-    return sum(word in source_words for word in target_words), len(target_words)
+    return sum(word[0].islower() and word in source_words for word in counted), len(counted)
 
 
 class UntranslatedFilter(BatchFilter):

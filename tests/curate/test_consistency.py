@@ -72,12 +72,12 @@ def test_only_numbers_boundary():
 
 
 def test_repeated_boundary():
-    f = only("repeated")
-    assert reason(f, "Home Home Home", "Startseite") == "repeated_source"  # 2 repetitions after the first
-    assert reason(f, "Home Home", "Startseite") is None
-    assert reason(f, "hahaha", "lol") is None  # runs shorter than 3 characters do not count
-    assert reason(ConsistencyFilter(**{**OFF, "repeated": True}, min_repeat_chars=2), "hahaha", "lol") == \
-        "repeated_source"
+    f = only("repeated")  # the default: 3 repetitions after the first (the selection protocol's choice)
+    assert reason(f, "Home Home Home Home", "Startseite") == "repeated_source"
+    assert reason(f, "Home Home Home", "Startseite") is None
+    assert reason(only("repeated", max_repeats=2), "Home Home Home", "Startseite") == "repeated_source"
+    assert reason(f, "hahahaha", "lol") is None  # runs shorter than 3 characters do not count
+    assert reason(only("repeated", min_repeat_chars=2), "hahahaha", "lol") == "repeated_source"
 
 
 def test_url_mismatch():
@@ -106,7 +106,7 @@ def test_url_mismatch():
     ("the 3 best", "die 5 besten"),  # small numbers need not match
 ])
 def test_numbers_that_agree(source, target):
-    assert reason(only("number_mismatch"), source, target) is None
+    assert reason(only("number_mismatch", min_number=10), source, target) is None
 
 
 @pytest.mark.parametrize(("source", "target"), [
@@ -116,7 +116,7 @@ def test_numbers_that_agree(source, target):
     ("3 Bedrooms | Area 275 m²", "4 Pièces | Surface 257 m²"),
 ])
 def test_numbers_that_disagree(source, target):
-    assert reason(only("number_mismatch"), source, target) == "number_mismatch"
+    assert reason(only("number_mismatch", min_number=10), source, target) == "number_mismatch"
 
 
 def test_min_number_boundary():
@@ -148,25 +148,26 @@ def test_drops_reach_the_rejects_with_reasons_and_flags_are_kept(tmp_path):
     from xplus.curate.readers.moses import MosesReader
 
     (tmp_path / "in").mkdir()
-    (tmp_path / "in" / "x.en").write_text("Hotels in Eindhoven (19)\nGöhmann & Co. GmbH\nA good sentence.\n")
-    (tmp_path / "in" / "x.de").write_text("Hotels in Deggendorf (6)\nGöhmann & Co. GmbH\nEin guter Satz.\n")
+    (tmp_path / "in" / "x.en").write_text("Hotels in Eindhoven (190)\nGöhmann & Co. GmbH\nA good sentence.\n")
+    (tmp_path / "in" / "x.de").write_text("Hotels in Deggendorf (642)\nGöhmann & Co. GmbH\nEin guter Satz.\n")
     run = tmp_path / "run"
     run_pipeline([MosesReader(tmp_path / "in", "en", "de"),
                   ConsistencyFilter(exclusion_writer=rejects_writer(run, STEP)),
                   BitextJsonlWriter(run / "out")], run / "logs")
     rejects = [json.loads(x) for x in (run / "rejects" / STEP / "00000.jsonl").read_text().splitlines()]
-    assert [(r["line"], r["step"], r["reason"]) for r in rejects] == [(2, STEP, "identical")]
+    assert [(r["line"], r["step"], r["reason"]) for r in rejects] == [(1, STEP, "number_mismatch")]
+    assert "190" in rejects[0]["detail"]
     kept = [json.loads(x) for x in next((run / "out").glob("*.jsonl")).read_text().splitlines()]
-    assert [r["line"] for r in kept] == [1, 3]  # number_mismatch flags by default
+    assert [r["line"] for r in kept] == [2, 3]  # identical sides are flagged by default
     stats = json.loads(next((run / "logs" / "stats").glob("*.json")).read_text())
     counts = {k: v["total"] if isinstance(v, dict) else v for block in stats for k, v in block["stats"].items()
               if block["name"].endswith("Pair consistency")}
-    assert counts["dropped_identical"] == 1 and counts["flagged_number_mismatch"] == counts["flagged"] == 1
+    assert counts["dropped_number_mismatch"] == 1 and counts["flagged_identical"] == counts["flagged"] == 1
     assert counts["forwarded"] == 2 and "kept" not in counts
 
 
 def test_filter_and_batch_agree():
-    docs = [make_pair("Hotels (19)", "Hotels (6)", "eng_Latn", "deu_Latn", "t", "f", 1),
+    docs = [make_pair("Hotels (190)", "Hotels (6)", "eng_Latn", "deu_Latn", "t", "f", 1),
             make_pair("Fine.", "Gut.", "eng_Latn", "deu_Latn", "t", "f", 2)]
     f = ConsistencyFilter(decision="drop")
     assert f.filter_batch(docs) == [(False, "number_mismatch"), True] == [f.filter(doc) for doc in docs]
@@ -199,18 +200,25 @@ def test_letter_and_digit_shares_count_every_character_as_defined(text):
     ("about seventy kilometres away on August 9", "asi 70 kilometrů daleko 9. srpna"),
 ])
 def test_numbers_translators_change_agree(source, target):
-    assert reason(only("number_mismatch"), source, target) is None
+    assert reason(only("number_mismatch", min_number=10), source, target) is None
 
 
-def test_number_mismatch_flags_by_default_and_drops_on_request():
-    """A changed house number (a valid pair in the held-out set) is a mismatch; by default it is kept, flagged."""
+def test_number_defaults_keep_small_numbers_and_flag_on_request():
+    """A changed house number (a valid pair in the held-out set) is a small number, which need not match by
+    default (`min_number` 100); with a lower bound it is a mismatch, which `decision` can flag instead of drop."""
     source, target = "Our office: Hauptstraße 12, Berlin, since 2015", "Unser Büro: Hauptstraße 14, Berlin, seit 2015"
-    docs = [make_pair(source, target, "eng_Latn", "deu_Latn", "t", "f", 1)]
-    kept = list(ConsistencyFilter().run(iter(docs)))
+    assert ConsistencyFilter().filter(make_pair(source, target, "eng_Latn", "deu_Latn", "t", "f", 1)) is True
+    strict = ConsistencyFilter(min_number=10, decision={"number_mismatch": "flag"})
+    kept = list(strict.run(iter([make_pair(source, target, "eng_Latn", "deu_Latn", "t", "f", 1)])))
     assert kept and kept[0].metadata["flags"] == [{"step": STEP, "reason": "number_mismatch",
                                                    "detail": "source number 12 not in the other side"}]
     assert "reject_reason" not in kept[0].metadata
-    docs = [make_pair(source, target, "eng_Latn", "deu_Latn", "t", "f", 1)]
-    assert ConsistencyFilter(decision="drop").filter(docs[0]) == (False, "number_mismatch")
+    dropping = ConsistencyFilter(min_number=10)
+    assert dropping.filter(make_pair(source, target, "eng_Latn", "deu_Latn", "t", "f", 1)) == (False, "number_mismatch")
     both = make_pair("Room 12 Room 12 Room 12 Room 12", "Zimmer 14", "eng_Latn", "deu_Latn", "t", "f", 2)
     assert ConsistencyFilter(decision={"number_mismatch": "flag"}).filter(both) == (False, "repeated_source")
+
+
+def test_thai_years_in_the_buddhist_era_agree():
+    assert unmatched_number("In 2009 she was awarded the title", "ในปี พ.ศ. 2552 เธอได้รับรางวัล", 100) is None
+    assert unmatched_number("In 2009 she was awarded the title", "ในปี พ.ศ. 2560 เธอได้รับรางวัล", 100) is not None

@@ -36,7 +36,11 @@ def test_code_switched_targets_dropped(source, target, trg):
     ("Room facilities:", "Room facilities:"),
 ])
 def test_untranslated_copies_are_identical_pairs(source, target):
-    assert ConsistencyFilter().filter(pair(source, target)) == (False, "identical")
+    """Flagged by default (the selection protocol: most identical pairs of ParaCrawl are valid product names),
+    dropped with `decision: drop`."""
+    doc = pair(source, target)
+    assert ConsistencyFilter().filter(doc) is True and doc.metadata["flags"][0]["reason"] == "identical"
+    assert ConsistencyFilter(decision="drop").filter(pair(source, target)) == (False, "identical")
 
 
 @pytest.mark.parametrize(("source", "target", "trg"), [
