@@ -108,8 +108,11 @@ def load_state(file: Path):
     except pickle.UnpicklingError as err:
         found = re.search(r"GLOBAL ([\w.]+)", str(err))  # the first object torch's unpickler would not build
         what = f" ({found[1]})" if found else ""
+        older = " (RNG files of xplus 0.1.0 hold NumPy pickles: resume those with 0.1.0)" \
+            if found and found[1].startswith("numpy") else ""
         raise UnsafeCheckpointError(f"{file}: refused: it holds objects other than tensors and plain values{what}, "
-                                    f"which loading would execute; resume only from checkpoints xplus wrote") from None
+                                    f"which loading would execute; resume only from checkpoints xplus wrote"
+                                    f"{older}") from None
 
 
 def restore_rng(path: Path, process_index: int) -> None:
