@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import zlib
 from abc import ABC, abstractmethod
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -182,7 +183,7 @@ class BitextReader(PipelineStep, ABC):
         units = self.units()
         if not units:
             raise self.no_input_error()
-        shard = units[rank::world_size]
+        shard = units[rank::world_size] if len(units) >= world_size else self._spread(units, rank, world_size)
         with (
             self.exclusion_writer if self.exclusion_writer else contextlib.nullcontext() as writer,
             tqdm(desc=f"{self.corpus} pairs", unit="pair", disable=not self.doc_progress) as progress,
@@ -223,6 +224,13 @@ class BitextReader(PipelineStep, ABC):
                     self._add_unit_counts(total, kept, chars, tokens)
                 if total and parse_rejects.total() == total:
                     self._unparsable(unit, parse_rejects, first_reject)
+
+    def _spread(self, units: list[Any], rank: int, world_size: int) -> list[Any]:
+        """This task's units when there are fewer units than tasks: counted from a rank of the source's own (a
+        stable hash), so that many one-file sources (a recipe of NLLB files) spread over the tasks instead of
+        all landing on task 0."""
+        start = zlib.crc32(f"{self.corpus}|{self.data_folder.path}|{self.single_file}".encode()) % world_size
+        return [unit for i, unit in enumerate(units) if (start + i) % world_size == rank]
 
     def _guarded(self, unit: Any) -> Iterator[Document]:
         """`read_unit(unit)`, with a failure to read the input (truncated compression, not parquet, HTTP 404,

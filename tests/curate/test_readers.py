@@ -431,3 +431,20 @@ def test_every_advertised_compression_is_read(tmp_path, bitext, suffix):
     (tmp_path / f"sorted.en-de.tsv{suffix}").write_bytes(compress(source.read_bytes()))
     docs = list(TsvReader(tmp_path, "en", "de", columns=PARACRAWL_V3_COLUMNS).run())
     assert len(docs) == 2000 and sides(docs[1]) == tuple(lines(source)[1].split("\t")[2:4])
+
+
+def test_one_file_sources_spread_over_the_tasks(tmp_path, bitext):
+    """A recipe of many one-file sources (NLLB) on many tasks: each file is read once, not all by task 0."""
+    rows = lines(bitext / "paracrawl-v3-labelled" / "en-de" / "sorted.en-de")
+    readers = []
+    for i in range(16):
+        (tmp_path / f"part{i}.tsv").write_text("\n".join(rows[i * 10:(i + 1) * 10]) + "\n")
+        readers.append(TsvReader(tmp_path / f"part{i}.tsv", "en", "de", columns=PARACRAWL_V3_COLUMNS))
+    read_by = {}
+    for rank in range(32):
+        for reader in readers:
+            for doc in reader.run(rank=rank, world_size=32):
+                read_by.setdefault(doc.metadata["file"], set()).add(rank)
+    assert sorted(read_by) == sorted(f"part{i}.tsv" for i in range(16))
+    assert all(len(ranks) == 1 for ranks in read_by.values())
+    assert len(set.union(*read_by.values())) > 4
