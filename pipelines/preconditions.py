@@ -27,8 +27,10 @@ TIMEOUT_S = 10.0
 
 
 def input_bytes(inputs: dict[str, Path]) -> int:
-    """The inputs' size, compressed files counted at their usual expansion (sources and FLORES)."""
-    return sum(path.stat().st_size * COMPRESSED.get(path.suffix, 1) for path in input_files(inputs).values())
+    """The local sources' size (what the run reads as pairs; not FLORES), compressed files counted at their
+    usual expansion."""
+    sources = {key: path for key, path in inputs.items() if key.startswith("sources[")}
+    return sum(path.stat().st_size * COMPRESSED.get(path.suffix, 1) for path in input_files(sources).values())
 
 
 def estimate_run_bytes(recipe, n_input_bytes: int, uses_work: bool) -> int:
