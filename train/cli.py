@@ -110,7 +110,8 @@ def _add_run(commands: argparse._SubParsersAction) -> None:
 def _add_sensitivity(commands: argparse._SubParsersAction) -> None:
     sens = commands.add_parser("sensitivity", help="per-layer gradient nuclear norms on FLORES dev pairs")
     sens.add_argument("--model", required=True)
-    sens.add_argument("--flores", required=True, metavar="DIR", help="FLORES-200 dev folder of <code>.txt files")
+    sens.add_argument("--flores", required=True, metavar="DIR",
+                      help="FLORES release root (the folder holding dev/), as for every --flores")
     sens.add_argument("--directions", nargs="+", default=["eng_Latn-zho_Hans", "eng_Latn-swh_Latn"],
                       metavar="SRC-TGT")
     sens.add_argument("--pairs", type=int, default=64, help="pairs per direction")

@@ -54,7 +54,8 @@ def test_demo_outputs_agree_across_formats(demo_run):
     assert {(r["src"], r["trg"]) for r in rows} == {("eng_Latn", "swh_Latn"), ("eng_Latn", "zho_Hans"),
                                                     ("eng_Latn", "deu_Latn")}
     labelled = [r for r in rows if r["corpus"] == "paracrawl-v3"]
-    assert labelled and all("label" in r["extra"] or r["extra"].get("bicleaner") for r in labelled)
+    extras = [json.loads(r["extra"]) for r in labelled]  # one type in every format: a JSON object string
+    assert extras and all("label" in extra and "bicleaner" in extra for extra in extras)
 
 
 def test_existing_run_needs_resume_or_overwrite(demo_run, capsys):
