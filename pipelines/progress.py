@@ -75,13 +75,14 @@ class ProgressMeter(PipelineStep):
 
     def line(self, rank: int, world_size: int, final: bool = False) -> str:
         elapsed = time.monotonic() - self.started
-        rate = self.pairs / elapsed if elapsed > 0 else 0.0
+        # pairs a step held come out in a burst: an out rate over less than a second says nothing yet
+        rate = self.pairs / elapsed if elapsed > 0 and (self.upstream is None or elapsed >= 1.0) else 0.0
         total, estimated = (None, False) if final else self.total(world_size)
         approx = "~" if estimated else ""
         line = f"xplus progress | {self.label} | task {rank + 1}/{world_size} | {self.pairs:,} pairs"
         if total:
             line += f" of {approx}{total:,} ({approx}{min(self.pairs / total, 1):.0%})"
-        line += f" | {rate:,.0f} pairs/s"
+        line += f" | {rate:,.0f} pairs/s" if rate else ""
         if total and rate > 0 and self.pairs < total:
             line += f" | ETA {approx}{_duration((total - self.pairs) / rate)}"
         return line + (" | done" if final else "")
