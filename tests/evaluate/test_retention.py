@@ -196,3 +196,35 @@ def test_retention_help_imports_neither_lm_eval_nor_torch():
             "except SystemExit: pass\nprint('lm_eval' in sys.modules, 'torch' in sys.modules)")
     done = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True)
     assert "--tuned MODEL" in done.stdout and done.stdout.split()[-2:] == ["False", "False"]
+
+
+def test_a_hand_written_task_yaml_as_the_readme_shows(tmp_path, models, capsys):
+    """The README's offline recipe: a YAML that includes lm-eval's task file and points it at local JSONL,
+    passed by path; run through the command line."""
+    from xplus.evaluate.retention_tasks import lm_eval_tasks_dir
+    from xplus.pipelines.cli import main
+
+    data = write_task_data(tmp_path / "data", ("xnli_de",), n=4)
+    task = tmp_path / "my_xnli_de.yaml"
+    task.write_text(f"""include: {lm_eval_tasks_dir() / 'xnli' / 'xnli_de.yaml'}
+task: xnli_de
+dataset_path: json
+dataset_name: null
+dataset_kwargs: {{data_files: {{train: {data}/xnli_de/train.jsonl, validation: {data}/xnli_de/validation.jsonl}}}}
+""")
+    code = main(["evaluate", "retention", "--base", f"base={models['base']}", "--tuned", f"same={models['same']}",
+                 "--tasks", str(task), "-o", str(tmp_path / "run"), "--device", "cpu", "--offline", "--samples", "500"])
+    assert code == 0
+    assert "| xnli_de | deu_Latn | 4 |" in capsys.readouterr().out
+    assert load_summary(tmp_path / "run", "base", "xnli_de")["dataset"]["dataset_kwargs"]["data_files"]["validation"] \
+        == f"{data}/xnli_de/validation.jsonl"
+
+
+def test_command_line_error_is_one_line(tmp_path, models, capsys):
+    from xplus.pipelines.cli import main
+
+    code = main(["evaluate", "retention", "--base", models["base"], "--tuned", models["tuned"], "--tasks",
+                 "xnli_de", "-o", str(tmp_path / "run"), "--data-dir", str(tmp_path / "nothing"), "--offline"])
+    err = capsys.readouterr().err
+    assert code == 1 and err.count("\n") == 1
+    assert err.startswith("xplus evaluate retention: error: task xnli_de: no local data at ")
