@@ -282,11 +282,10 @@ def source_info(path: str, suffixes: tuple[str, ...] | None = None) -> SourceInf
         if name:
             size = retried(lambda: folder.fs.info(folder.resolve_paths(name)).get("size"))
             return SourceInfo(where, 1, size)
-        files = [f for f in retried(lambda: folder.list_files(recursive=True))
-                 if suffixes is None or f.endswith(suffixes)]
-        if not files:
+        listing = retried(lambda: folder.find("", detail=True))  # one listing, sizes included
+        sizes = [info.get("size") for file, info in listing.items() if suffixes is None or file.endswith(suffixes)]
+        if not sizes:
             return SourceInfo(where, error="no input file" + (f" ending in {', '.join(suffixes)}" if suffixes else ""))
-        sizes = [folder.fs.info(folder.resolve_paths(f)).get("size") for f in files]
-        return SourceInfo(where, len(files), None if None in sizes else sum(sizes))
+        return SourceInfo(where, len(sizes), None if None in sizes else sum(sizes))
     except (*read_errors(), ValueError) as err:
         return SourceInfo(where, error=describe_error(err, where))

@@ -144,6 +144,8 @@ def test_opus100_through_hf_paths(served, bitext, hub_mirror):
     assert any(r.startswith("GET /datasets/Helsinki-NLP/opus-100/resolve/") and "bytes=" in r for r in log[before:])
     info = source_info(f"{path}/train-00000-of-00001.parquet")
     assert (info.size, info.error) == ((root / OPUS100).stat().st_size, None)
+    folder_info = source_info(path)  # a folder: one listing, sizes included
+    assert (folder_info.files, folder_info.size) == (1, info.size)
     assert "not found" in source_info("hf://datasets/Helsinki-NLP/opus-100@main/xx-yy/train.parquet").error
 
 
