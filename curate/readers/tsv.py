@@ -35,7 +35,8 @@ TSV_SUFFIXES = (".tsv", *(f".tsv{c}" for c in COMPRESSIONS))
 NLLB = "nllb"
 #: NLLB's columns after the two texts, named for the file's first (`a`) and second (`b`) language
 NLLB_REST = ("laser_score", "{a}_lid", "{b}_lid", "{a}_source", "{a}_url", "{b}_source", "{b}_url")
-NUMERIC = ("laser_score", "src_lid", "trg_lid")
+#: score columns of the published layouts, kept as numbers in `extra` (NLLB's LASER and LID scores, ParaCrawl's)
+NUMERIC = ("laser_score", "src_lid", "trg_lid", "hunalign", "zipporah", "bicleaner")
 
 
 @cache
@@ -160,11 +161,6 @@ class TsvReader(BitextReader):
                 detail = (f"field {column!r} (column {columns.index(column) + 1}) missing: "
                           f"the line has {len(values)} column(s)")
                 return self.rejected("missing_field", detail, unit, line, src, tgt, extra)
-        if self.layout == NLLB:
-            return self._nllb_record(src, tgt, row, extra, unit, line)
-        return self.pair(src, tgt, unit, line, extra)
-
-    def _nllb_record(self, src: str, tgt: str, row: dict, extra: dict | None, unit: str, line: int) -> Document:
         scores = {}
         for key in NUMERIC:
             if row.get(key, "") != "":
@@ -175,6 +171,11 @@ class TsvReader(BitextReader):
                                          src, tgt, extra)
         if extra is not None:
             extra.update(scores)
+        if self.layout == NLLB:
+            return self._nllb_record(src, tgt, scores, extra, unit, line)
+        return self.pair(src, tgt, unit, line, extra)
+
+    def _nllb_record(self, src: str, tgt: str, scores: dict, extra: dict | None, unit: str, line: int) -> Document:
         score = scores.get("laser_score")
         if self.min_laser_score is not None and (score is None or score < self.min_laser_score):
             return self.rejected("laser_score_below_min", f"laser_score {score} < {self.min_laser_score}", unit,

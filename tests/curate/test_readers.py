@@ -148,6 +148,9 @@ def test_tsv_paracrawl_layout_keeps_labels(bitext, tmp_path):
     assert docs[1].metadata["extra"]["label"] == "A" and docs[1].metadata["extra"]["url1"] == raw[0]
     labels = {d.metadata["extra"].get("label") for d in docs}
     assert {"V", "A", "L"} <= labels
+    # the scores are numbers, as published (they were strings in extra, so parquet and JSONL typed them as text)
+    assert docs[1].metadata["extra"]["bicleaner"] == float(raw[6])
+    assert all(isinstance(d.metadata["extra"]["hunalign"], float) for d in docs)
 
 
 def test_tsv_missing_column_and_header(tmp_path):
