@@ -16,11 +16,12 @@ import sys
 from pathlib import Path
 
 from xplus.curate.prompts import BENCHMAX_PROMPT
+from xplus.curate.typed import missing_local_path
 from xplus.evaluate.comet.client import XCOMET_MODELS, CometError
-from xplus.evaluate.comet.env import CometEnvMissingError
+from xplus.evaluate.comet.env import CometEnvMissingError, require_env
 from xplus.evaluate.flores import PRESETS, FloresSource, resolve_directions, resolve_languages
 from xplus.evaluate.generate import MAX_NEW_TOKENS, HFGenerator, VLLMGenerator
-from xplus.evaluate.metrics import DEFAULT_METRICS, METRICS, SpmModelMissingError
+from xplus.evaluate.metrics import DEFAULT_METRICS, METRICS, SpmModelMissingError, build_metric
 from xplus.evaluate.report import write_reports
 from xplus.evaluate.runs import RunMismatchError, load_flores, score_run, translate_run, write_settings
 
@@ -29,7 +30,7 @@ def add_translate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--model", required=True, help="HF model folder or Hub id (a causal LM with a chat template)")
     parser.add_argument("--flores", required=True, metavar="DIR_OR_HUB_ID",
                         help="FLORES-101/200 release folder (or <split>/<code>.txt files), or a Hub dataset id")
-    parser.add_argument("--revision", help="commit of the Hub dataset (required for a Hub id)")
+    parser.add_argument("--flores-revision", help="commit of the FLORES Hub dataset (required for a Hub id)")
     parser.add_argument("--split", default="devtest", choices=("dev", "devtest"), help="default devtest")
     parser.add_argument("-o", "--output", type=Path, required=True, help="run folder (cache, scores, reports)")
     parser.add_argument("--languages", nargs="+", metavar="CODE",
@@ -53,12 +54,24 @@ def add_translate_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--overwrite", action="store_true", help="delete the run folder first")
 
 
+def check_before_generation(args: argparse.Namespace) -> None:
+    """What would otherwise fail only after hours of generation: the model path, each metric (spBLEU's
+    SentencePiece model fetched or refused now) and the xCOMET environment."""
+    if problem := missing_local_path(args.model):
+        raise FileNotFoundError(problem)
+    for name in args.metrics:
+        build_metric(name)
+    if args.xcomet:
+        require_env(args.comet_env)
+
+
 def run_translate(args: argparse.Namespace) -> int:
     """Translate, score and report; one-line errors on stderr with exit code 1."""
     try:
-        flores = FloresSource(args.flores, args.split, args.revision)
+        flores = FloresSource(args.flores, args.split, args.flores_revision)
         directions = resolve_directions(args.directions, resolve_languages(args.languages))
         segments = load_flores(flores, directions, args.limit)
+        check_before_generation(args)
         if args.overwrite and args.output.exists():
             shutil.rmtree(args.output)
         write_settings(args.output, {

@@ -59,3 +59,32 @@ def test_missing_flores_file_fails_before_loading_the_model(tmp_path, capsys):
                  "-o", str(tmp_path / "run"), "--languages", "en", "sw"])
     assert code == 1
     assert "no FLORES devtest file for" in capsys.readouterr().err
+
+
+def test_missing_local_model_is_named_before_anything_loads(flores_dir, tmp_path, capsys):
+    """It read "Repo id must use alphanumeric chars" (the Hub client's answer to a path)."""
+    missing = tmp_path / "models" / "qwen3-xplus"
+    code = main(["evaluate", "translate", "--model", str(missing), "--flores", str(flores_dir),
+                 "-o", str(tmp_path / "run"), "--languages", "en", "sw", "--limit", "2"])
+    err = capsys.readouterr().err
+    assert code == 1 and f"{missing}: no such file or folder" in err and "Repo id" not in err
+    assert not (tmp_path / "run").exists()
+
+
+def test_missing_spbleu_model_fails_before_generation(tiny_model_dir, flores_dir, tmp_path, monkeypatch, capsys):
+    """spBLEU's SentencePiece model was found missing only after all generation."""
+    from sacrebleu.tokenizers import tokenizer_spm
+
+    from xplus.evaluate.generate import HFGenerator
+
+    def offline(url, path):
+        raise OSError(f"no network for {url}")
+
+    def generation_started(*args, **kwargs):
+        raise AssertionError("the model was loaded before the metrics were checked")
+
+    monkeypatch.setattr(tokenizer_spm, "SACREBLEU_DIR", str(tmp_path / "sacrebleu"))
+    monkeypatch.setattr(tokenizer_spm, "download_file", offline)
+    monkeypatch.setattr(HFGenerator, "load", generation_started)
+    assert _translate(tiny_model_dir, flores_dir, tmp_path / "run") == 1
+    assert "flores200sacrebleuspm" in capsys.readouterr().err
