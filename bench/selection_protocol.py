@@ -217,28 +217,37 @@ def opusfilter_curves(docs: list, python: Path) -> dict[str, dict[str, set[int]]
     return {name: {t: set(kept) for t, kept in grid.items()} for name, grid in found.items()}
 
 
+def frontier(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """The settings no other setting beats on both axes, by valid pairs kept."""
+    ordered = sorted(points, reverse=True)
+    best, found = -1.0, []
+    for x, y in ordered:
+        if y > best:
+            found.append((x, y))
+            best = y
+    return sorted(found)
+
+
 def plot(curves: dict, labels: list[str], points: dict[str, dict], path: Path) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(10, 6.5))
-    for name, grid in curves.items():
-        xs, ys = [], []
-        for kept in grid.values():
-            m = measure(labels, kept)
-            xs.append(m["good_kept"])
-            ys.append(m["precision"])
-        order = sorted(range(len(xs)), key=xs.__getitem__)
+    fig, ax = plt.subplots(figsize=(11, 7))
+    colours = plt.get_cmap("tab20").colors
+    for colour, (name, grid) in zip(colours, curves.items(), strict=False):
+        xy = [(m["good_kept"], m["precision"]) for m in (measure(labels, kept) for kept in grid.values())]
         style = "--" if name.startswith("OpusFilter") else "-"
-        ax.plot([xs[i] for i in order], [ys[i] for i in order], style, marker="o", markersize=3, label=name)
-    for name, m in points.items():
-        ax.scatter([m["good_kept"]], [m["precision"]], marker="*", s=160, zorder=5, label=name)
-    ax.set_xlabel("valid pairs kept (share of V+F kept)")
-    ax.set_ylabel("precision of the kept set (V+F share of kept pairs)")
-    ax.set_title("Human-labelled ParaCrawl v3 (10,000 pairs): each rule over its thresholds, alone")
-    ax.set_xlim(0.8, 1.001)
+        ax.scatter(*zip(*xy, strict=True), s=10, color=colour, alpha=0.5)
+        ax.plot(*zip(*frontier(xy), strict=True), style, color=colour, label=name)
+    for marker, (name, m) in zip("*PXDs", points.items(), strict=False):
+        ax.scatter([m["good_kept"]], [m["precision"]], marker=marker, s=150, color="black", zorder=5, label=name)
+    ax.set_xlabel("valid pairs kept (share of the V+F pairs kept)")
+    ax.set_ylabel("precision of the kept set (V+F share of the kept pairs)")
+    ax.set_title("Human-labelled ParaCrawl v3 (10,000 pairs): each rule alone over its thresholds (dots: settings, "
+                 "line: best trade-off), and whole pipelines (black)", fontsize=9)
+    ax.set_xlim(0.8, 1.002)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="lower left")
     fig.tight_layout()
@@ -285,6 +294,9 @@ def main() -> None:
     print("\n".join(together_rows), flush=True)
     curves.update(opusfilter_curves(raw, python))
     plot(curves, labels, points, args.out.with_suffix(".png"))
+    args.out.with_suffix(".json").write_text(json.dumps(
+        {name: {setting: measure(labels, kept) for setting, kept in grid.items()} for name, grid in curves.items()},
+        indent=1), encoding="utf-8")
     totals = Counter(labels)
     sizes = {name: sum(map(len, groups.values())) for name, (_, groups) in unlabelled.items()}
     text = "\n".join([
