@@ -34,7 +34,7 @@ from xplus.curate.lid import STEP as LID_STEP
 from xplus.curate.lid import LanguageIdFilter
 from xplus.curate.loss import STEP as LOSS_STEP
 from xplus.curate.loss import LossFilter
-from xplus.curate.loss.scorer import DEFAULT_MODEL as LOSS_MODEL
+from xplus.curate.loss.defaults import DEFAULT_MODEL as LOSS_MODEL
 from xplus.curate.readers.base import STEP as UNIFY_STEP
 from xplus.curate.readers.hf import HFBitextReader
 from xplus.curate.readers.moses import MosesReader

@@ -44,3 +44,14 @@ def test_the_light_executor_names_are_the_executors():
     from xplus.pipelines import executors, recipe_files
 
     assert tuple(executors.EXECUTORS) == recipe_files.EXECUTORS
+
+
+def test_a_recipe_without_a_loss_step_builds_without_torch(tmp_path):
+    """Every `xplus curate run` paid torch's import (~4.5 s) through the loss block's module; now only a worker
+    that scores pairs loads it. The demo recipe's stages (all blocks built) import no torch."""
+    probe = ("import sys\nfrom pathlib import Path\nfrom xplus.pipelines.recipe import load_recipe\n"
+             f"load_recipe('demo').stages(Path({str(tmp_path)!r}), tasks=1, distributed=False, gpus_per_task=0)\n"
+             "print('torch' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.splitlines()[-1] == "False"

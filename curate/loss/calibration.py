@@ -19,12 +19,16 @@ import json
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from datatrove.io import DataFolderLike, get_datafolder
 
 from xplus.curate.flores import FLORES_PLUS, Flores, FloresNotFoundError, format_direction, parse_direction
-from xplus.curate.loss.scorer import DIRECTIONS, PairScorer
+from xplus.curate.loss.defaults import DIRECTIONS
+
+if TYPE_CHECKING:  # the scorer (torch) is handed in, never built here
+    from xplus.curate.loss.scorer import PairScorer
 
 #: `Flores`, `FloresNotFoundError`, `FLORES_PLUS` and `parse_direction` live in `xplus.curate.flores`; they are
 #: importable from here too, where the loss filter and its callers first found them

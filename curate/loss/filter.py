@@ -28,7 +28,7 @@ from xplus.curate.loss.calibration import (
     Threshold,
     parse_direction,
 )
-from xplus.curate.loss.scorer import DEFAULT_MODEL, DIRECTIONS, PairScorer, worker_device
+from xplus.curate.loss.defaults import DEFAULT_MODEL, DIRECTIONS
 from xplus.curate.record import languages, mark_rejected, sides
 
 STEP = "loss"
@@ -96,6 +96,8 @@ class LossFilter(BatchFilter):
     def calibrator(self, rank: int = 0) -> Calibrator:
         """The worker's model, scorer and thresholds, loaded on first use."""
         if self._calibrator is None:
+            from xplus.curate.loss.scorer import PairScorer, worker_device  # torch: in the worker, not at import
+
             scorer = PairScorer.from_pretrained(self.model_name, self.revision, self.device or worker_device(rank),
                                                 max_tokens=self.max_tokens, window=self.window)
             self._calibrator = Calibrator(scorer, self.flores, self.percentile, self.directions, self.thresholds,

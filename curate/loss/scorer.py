@@ -33,9 +33,7 @@ import numpy as np
 import torch
 
 from xplus.curate.languages import get_language
-
-DEFAULT_MODEL = "facebook/nllb-200-distilled-600M"
-DIRECTIONS = ("forward", "both")
+from xplus.curate.loss.defaults import DEFAULT_MODEL, DIRECTIONS
 
 #: a pair to score: (source text, target text, source code, target code), codes in any form the registry reads
 Pair = tuple[str, str, str, str]
