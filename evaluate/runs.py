@@ -14,6 +14,7 @@ Layout of a run folder:
 from __future__ import annotations
 
 import json
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -27,6 +28,17 @@ RUN_FILE, SCORES_FILE, TRANSLATIONS, XCOMET = "run.json", "scores.json", "transl
 
 class RunMismatchError(ValueError):
     """The run folder already holds translations made with other settings."""
+
+
+def remove_run(run_dir: Path) -> None:
+    """`--overwrite`: delete an earlier evaluation run (a folder holding its settings file), never anything else."""
+    run_dir = Path(run_dir)
+    if not run_dir.exists():
+        return
+    if not (run_dir / RUN_FILE).is_file() and any(run_dir.iterdir()):
+        raise RunMismatchError(f"{run_dir} is not an xplus evaluation run (no {RUN_FILE}): --overwrite deletes only "
+                               "earlier runs; choose another output folder")
+    shutil.rmtree(run_dir)
 
 
 def write_settings(run_dir: Path, settings: dict) -> None:

@@ -11,7 +11,6 @@ same translation whatever the limit, so a larger limit extends the cache.
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 from pathlib import Path
 
@@ -23,7 +22,14 @@ from xplus.evaluate.flores import PRESETS, FloresSource, resolve_directions, res
 from xplus.evaluate.generate import MAX_NEW_TOKENS, HFGenerator, VLLMGenerator
 from xplus.evaluate.metrics import DEFAULT_METRICS, METRICS, SpmModelMissingError, build_metric
 from xplus.evaluate.report import write_reports
-from xplus.evaluate.runs import RunMismatchError, load_flores, score_run, translate_run, write_settings
+from xplus.evaluate.runs import (
+    RunMismatchError,
+    load_flores,
+    remove_run,
+    score_run,
+    translate_run,
+    write_settings,
+)
 
 
 def add_translate_arguments(parser: argparse.ArgumentParser) -> None:
@@ -72,8 +78,8 @@ def run_translate(args: argparse.Namespace) -> int:
         directions = resolve_directions(args.directions, resolve_languages(args.languages))
         segments = load_flores(flores, directions, args.limit)
         check_before_generation(args)
-        if args.overwrite and args.output.exists():
-            shutil.rmtree(args.output)
+        if args.overwrite:
+            remove_run(args.output)
         write_settings(args.output, {
             "model": args.model, "flores": flores.describe(), "backend": args.backend,
             "prompt": BENCHMAX_PROMPT, "decoding": {"greedy": True, "max_new_tokens": args.max_new_tokens},

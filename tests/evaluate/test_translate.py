@@ -88,3 +88,14 @@ def test_missing_spbleu_model_fails_before_generation(tiny_model_dir, flores_dir
     monkeypatch.setattr(HFGenerator, "load", generation_started)
     assert _translate(tiny_model_dir, flores_dir, tmp_path / "run") == 1
     assert "flores200sacrebleuspm" in capsys.readouterr().err
+
+
+def test_overwrite_deletes_only_an_earlier_evaluation_run(flores_dir, offline_spm, tmp_path, capsys):
+    """`--overwrite` ran rmtree on whatever -o named (the same bug as curate run's)."""
+    precious = tmp_path / "my-data"
+    precious.mkdir()
+    (precious / "notes.txt").write_text("keep me\n")
+    code = main(["evaluate", "translate", "--model", str(tmp_path), "--flores", str(flores_dir), "-o", str(precious),
+                 "--languages", "en", "sw", "--limit", "2", "--overwrite"])
+    assert code == 1 and "not an xplus evaluation run" in capsys.readouterr().err
+    assert (precious / "notes.txt").read_text() == "keep me\n"
