@@ -16,6 +16,7 @@ is printed once.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import time
@@ -31,9 +32,10 @@ from datatrove.pipeline.base import PipelineStep
 from datatrove.utils.logging import DATATROVE_COLORIZE_LOG_FILES, DATATROVE_COLORIZE_LOGS, add_task_logger, logger
 
 from xplus.curate.accounting import HANDOFF_IN, HANDOFF_OUT, AccountingError, Funnel, stage_logging_dirs
+from xplus.curate.errors import ConfigError
 from xplus.pipelines.progress import ProgressMeter
+from xplus.pipelines.recipe_files import EXECUTORS
 
-EXECUTORS = ("local", "slurm")
 TASK_STATS = "📉📉📉 Stats: Task"  # how datatrove's task stats table starts
 TASK_FORMAT = ("{time:YYYY-MM-DD HH:mm:ss.SSS} | <level>{level: <8}</level> | {name}:{function}:{line} - "
                "<level>{message}</level>")
@@ -67,15 +69,15 @@ class ExecutorOptions:
 
     def __post_init__(self):
         if self.executor not in EXECUTORS:
-            raise ValueError(f"executor must be one of {EXECUTORS}, got {self.executor!r}")
+            raise ConfigError(f"executor must be one of {EXECUTORS}, got {self.executor!r}")
         if self.executor == "slurm" and not self.partition:
-            raise ValueError("the slurm executor needs a partition (--partition)")
+            raise ConfigError("the slurm executor needs a partition (--partition)")
 
 
 def _activate_script() -> str:
     activate = Path(sys.executable).parent / "activate"
     if not activate.exists():
-        raise ValueError(f"{activate} not found: pass venv_path (the activate script of the environment the "
+        raise ConfigError(f"{activate} not found: pass venv_path (the activate script of the environment the "
                          f"SLURM jobs should use)")
     return str(activate)
 
@@ -95,7 +97,9 @@ def preload_worker_modules(stages: list[Stage]) -> list[str]:
 
 def _for_terminal(record) -> bool:
     """Not the task's stats table, nor a task's traceback: both stay in the task's log file (the error itself
-    reaches the command, which says it in one line)."""
+    reaches the command, which says it in one line). With `xplus --debug` (XPLUS_DEBUG) tracebacks show too."""
+    if os.environ.get("XPLUS_DEBUG"):
+        return not record["message"].lstrip().startswith(TASK_STATS)
     return record["exception"] is None and not record["message"].lstrip().startswith(TASK_STATS)
 
 

@@ -13,6 +13,17 @@ from xplus.curate.flores import format_direction
 from xplus.pipelines.recipe_files import EXECUTORS, recipe_names
 
 
+def _at_least_one(value: str) -> int:
+    number = int(value)
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"expected 1 or more, got {value}")
+    return number
+
+
+def _workers(value: str) -> int:
+    return -1 if int(value) == -1 else _at_least_one(value)
+
+
 def add_run_parser(curate_commands: argparse._SubParsersAction) -> None:
     run = curate_commands.add_parser(
         "run", help="run a curation recipe", description=f"Run a curation recipe: a bundled name "
@@ -20,8 +31,8 @@ def add_run_parser(curate_commands: argparse._SubParsersAction) -> None:
     run.add_argument("recipe", help="bundled recipe name or path to a recipe YAML")
     run.add_argument("-o", "--output", type=Path, help="run folder (default: ./xplus-runs/<recipe name>)")
     run.add_argument("--executor", choices=EXECUTORS, default="local", help="where the tasks run")
-    run.add_argument("--tasks", type=int, default=1, help="datatrove tasks (input files are shared out)")
-    run.add_argument("--workers", type=int, default=-1, help="tasks run at once (-1: all)")
+    run.add_argument("--tasks", type=_at_least_one, default=1, help="datatrove tasks (input files are shared out)")
+    run.add_argument("--workers", type=_workers, default=-1, help="tasks run at once (-1: all)")
     run.add_argument("--flores", help="FLORES folder (FLORES-101/200 layout): turns on decontamination and the "
                                       "loss calibration")
     run.add_argument("--loss-model", help="local path or Hub id of the loss step's scorer (NLLB-compatible)")
@@ -147,7 +158,8 @@ def _run(recipe, run_dir: Path, args: argparse.Namespace) -> int:
     funnel.check()
     merge_thresholds(run_dir)
     print("xplus: writing the report", flush=True)
-    print(f"report: {RunReport(run_dir).write()}")
+    report_md = RunReport(run_dir).write()
+    print(f"report: {report_md.with_name('report.html')} (and {report_md.name})")
     work = run_dir / "work"
     if work.is_dir() and not args.keep_work:
         shutil.rmtree(work)

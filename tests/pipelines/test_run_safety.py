@@ -298,3 +298,17 @@ def test_fingerprints_of_large_inputs_catch_an_edit_in_the_middle(tmp_path):
     os.utime(big, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
     with pytest.raises(DataError, match=f"input {big} changed since the run started \\(modified since"):
         check_inputs_unchanged(run_dir, {"sources[0].path": data})
+
+
+@pytest.mark.parametrize(("argv", "says"), [
+    (["--tasks", "0"], "argument --tasks: expected 1 or more, got 0"),  # it ran the whole recipe as one task
+    (["--workers", "0"], "argument --workers: expected 1 or more, got 0"),
+    (["--executor", "slurm"], "the slurm executor needs a partition (--partition)"),  # was a ValueError traceback
+])
+def test_executor_options_are_checked_before_anything_runs(argv, says, tmp_path, capsys):
+    try:
+        code = main(["curate", "run", "demo", "-o", str(tmp_path / "run"), *argv])
+    except SystemExit as usage_error:  # argparse's own checks leave through SystemExit
+        code = usage_error.code
+    assert code == 2 and says in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()
