@@ -39,13 +39,6 @@ def test_the_probe_sees_a_heavy_import():
     assert done.stdout.splitlines()[-1] == "heavy:torch"
 
 
-def test_the_light_executor_names_are_the_executors():
-    """`--executor`'s choices come from the light module; they are the executors `executors.py` builds."""
-    from xplus.pipelines import executors, recipe_files
-
-    assert tuple(executors.EXECUTORS) == recipe_files.EXECUTORS
-
-
 def test_a_recipe_without_a_loss_step_builds_without_torch(tmp_path):
     """Every `xplus curate run` paid torch's import (~4.5 s) through the loss block's module; now only a worker
     that scores pairs loads it. The demo recipe's stages (all blocks built) import no torch."""
