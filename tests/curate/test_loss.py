@@ -194,7 +194,7 @@ def test_missing_flores_direction_says_what_to_provide(scorer, flores):
     with pytest.raises(FloresNotFoundError) as err:
         calibrator.threshold(EN, "deu_Latn")
     message = str(err.value)
-    assert "eng_Latn->deu_Latn" in message and str(flores / "dev" / "deu_Latn.dev") in message
+    assert "eng_Latn-deu_Latn" in message and str(flores / "dev" / "deu_Latn.dev") in message
     assert "deu.dev" in message and "thresholds=" in message
 
 
@@ -204,8 +204,8 @@ def test_thresholds_table_is_written_without_flores_text(scorer, flores, tmp_pat
     calibrator.write_table(tmp_path / "run")
     text = (tmp_path / "run" / "loss_thresholds.json").read_text()
     rows = {row["direction"]: row for row in json.loads(text)}
-    assert rows[f"{SW}->{EN}"]["value"] == 2.5 and rows[f"{SW}->{EN}"]["source"] == "given threshold"
-    assert rows[f"{EN}->{SW}"]["pairs"] == 60
+    assert rows[f"{SW}-{EN}"]["value"] == 2.5 and rows[f"{SW}-{EN}"]["source"] == "given threshold"
+    assert rows[f"{EN}-{SW}"]["pairs"] == 60
     english, swahili = tico
     assert not any(line in text for line in english[1100:1160] + swahili[1100:1160])
 
@@ -230,12 +230,12 @@ def test_loss_filter_in_a_pipeline(tiny_model, scorer, flores, tmp_path, tico):
     assert sum(r["trg"] == SW for r in rejects) == 15  # half the en->sw pairs are above their median
     assert {r["reason"] for r in rejects} == {"high_loss"}
     en_sw = next(r for r in rejects if r["trg"] == SW)
-    assert en_sw["detail"].endswith(f"({EN}->{SW}, given threshold)") and en_sw["detail"].startswith("loss ")
+    assert en_sw["detail"].endswith(f"({EN}-{SW}, given threshold)") and en_sw["detail"].startswith("loss ")
     sw_en = [r for r in rejects if r["trg"] == EN]
-    assert all(r["detail"].endswith(f"({SW}->{EN}, p90 FLORES dev)") for r in sw_en)  # calibrated in the worker
+    assert all(r["detail"].endswith(f"({SW}-{EN}, p90 FLORES dev)") for r in sw_en)  # calibrated in the worker
     assert 0 < len(sw_en) < 20
     table = {row["direction"]: row for row in json.loads((run / "loss" / "00000.json").read_text())}
-    assert set(table) == {f"{EN}->{SW}", f"{SW}->{EN}"}
+    assert set(table) == {f"{EN}-{SW}", f"{SW}-{EN}"}
     loss_stats = block_stats(run / "logs", "Translation loss")
     assert loss_stats["dropped_high_loss"] == len(rejects) == loss_stats[f"high_loss_{EN}-{SW}"] + len(sw_en)
 
@@ -248,7 +248,7 @@ def test_every_pair_keeps_its_loss(tiny_model, flores, tmp_path, tico):
     assert all(isinstance(doc.metadata["loss"], float) for doc in docs)
     assert [r is True for r in results] == [doc.metadata["loss"] <= block.calibrator().threshold(EN, SW).value
                                             for doc in docs]
-    with pytest.raises(ValueError, match="src->trg"):
+    with pytest.raises(ValueError, match="write src-tgt with two language codes"):
         LossFilter(thresholds={"eng_Latn": 3.0})
 
 
