@@ -31,20 +31,25 @@ DEFAULT_MIN_WORD_LETTERS = 3
 _URL = regex.compile(r"(?i)\b(?:(?:https?|ftp)://|www\.)\S+|\S+@\S+\.\w+|\S+\.(?:com|org|net|html?)\b")
 
 
-def _words(text: str, min_letters: int) -> list[str]:
-    return regex.findall(rf"(?<![\p{{L}}\p{{M}}\p{{N}}])[\p{{L}}\p{{M}}]{{{min_letters},}}(?![\p{{L}}\p{{M}}\p{{N}}])",
-                         _URL.sub(" ", text))
+_WORD = regex.compile(r"(?<![\p{L}\p{M}\p{N}])[\p{L}\p{M}]+(?![\p{L}\p{M}\p{N}])")
+
+
+def _words(text: str) -> list[str]:
+    """Runs of letters (and marks) not touching a digit, outside URLs and e-mail addresses."""
+    if "." in text or "@" in text:
+        text = _URL.sub(" ", text)
+    return _WORD.findall(text)
 
 
 def copied_words(source: str, target: str, min_letters: int = DEFAULT_MIN_WORD_LETTERS) -> tuple[int, int]:
     """(target words found unchanged in the source, target words counted): the words counted are those of
     `min_letters`+ letters that start in lower case and the words of scripts without case (Han, Hangul, Thai ...:
     a Korean sentence that keeps two English terms is mostly Korean), outside URLs and e-mail addresses."""
-    counted = [word for word in _words(target, 1)
+    counted = [word for word in _words(target)
                if (word[0].islower() and len(word) >= min_letters) or not (word[0].isupper() or word[0].islower())]
     if not counted:
         return 0, 0
-    source_words = set(_words(source, min_letters))
+    source_words = set(_words(source))
     return sum(word[0].islower() and word in source_words for word in counted), len(counted)
 
 
