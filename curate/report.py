@@ -19,6 +19,8 @@ import regex
 import yaml
 
 from xplus.curate.accounting import HANDOFF_IN, HANDOFF_OUT, READER, WRITER, BlockCount, run_funnel
+from xplus.curate.flores import DIRECTION_SEPARATOR, format_direction, parse_direction
+from xplus.curate.languages import UnknownLanguageError
 
 SAMPLE_PER_REASON = 3
 _EMOJI = regex.compile(r"[\p{Extended_Pictographic}\p{Emoji_Component}--\p{ASCII}]+\s*", regex.V1)
@@ -37,8 +39,29 @@ def read_jsonl_rows(folder: Path) -> pl.DataFrame:
 
 
 def direction(df: pl.DataFrame) -> pl.Series:
-    """`src→trg` of every row."""
-    return df["src"] + "→" + df["trg"]
+    """The direction of every row, spelled as everywhere else (`eng_Latn-swh_Latn`, `format_direction`): the keys of
+    `loss_thresholds.json` (a code the registry does not know is joined as it is)."""
+    pairs = df.select("src", "trg").unique()
+    names = pairs.with_columns(direction=pl.Series([direction_name(src, trg) for src, trg in pairs.iter_rows()],
+                                                   dtype=pl.String))
+    return df.select("src", "trg").join(names, on=["src", "trg"], how="left", maintain_order="left")["direction"]
+
+
+def direction_name(src: str | None, trg: str | None) -> str | None:
+    """`format_direction` of one pair's codes, or the codes joined as they are when the registry does not know one."""
+    if src is None or trg is None:
+        return None
+    try:
+        return format_direction(src, trg)
+    except UnknownLanguageError:
+        return f"{src}{DIRECTION_SEPARATOR}{trg}"
+
+
+def read_thresholds(path: Path) -> dict[str, float]:
+    """A run's `loss_thresholds.json` keyed by `format_direction` (runs of earlier versions wrote `src→trg`)."""
+    if not path.exists():
+        return {}
+    return {format_direction(*parse_direction(key)): value for key, value in json.loads(path.read_text()).items()}
 
 
 def step_blocks(blocks: list[BlockCount]) -> list[BlockCount]:
@@ -63,8 +86,7 @@ class RunReport:
         self.funnel = run_funnel(self.run_dir)
         self.rejects = read_jsonl_rows(self.run_dir / "rejects")
         self.pairs = read_jsonl_rows(self.run_dir / "output" / "jsonl")
-        thresholds = self.run_dir / "loss_thresholds.json"
-        self.thresholds = json.loads(thresholds.read_text()) if thresholds.exists() else {}
+        self.thresholds = read_thresholds(self.run_dir / "loss_thresholds.json")
         recipe = self.run_dir / "recipe.yaml"
         steps = (yaml.safe_load(recipe.read_text(encoding="utf-8")) or {}).get("steps") if recipe.exists() else None
         #: each step's recipe arguments ({} for the defaults); empty when the run has no recipe.yaml

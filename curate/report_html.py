@@ -16,7 +16,7 @@ import polars as pl
 
 from xplus.curate.accounting import READER, WRITER
 from xplus.curate.languages import get_language
-from xplus.curate.report import plain
+from xplus.curate.report import direction_name, plain
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -119,7 +119,7 @@ def _pair_rows(rows: list[dict]) -> str:
     out = []
     for r in rows:
         where = f"{r.get('file') or r.get('corpus') or ''}:{r.get('line') or ''}"
-        out.append(f'<tr><td>{escape(where)}<br><small>{escape(r["src"])}→{escape(r["trg"])}</small></td>'
+        out.append(f'<tr><td>{escape(where)}<br><small>{escape(direction_name(r["src"], r["trg"]) or "")}</small></td>'
                    f'<td lang="{bcp47(r["src"])}">{escape(r.get("src_line") or "")}</td>'
                    f'<td lang="{bcp47(r["trg"])}">{escape(r.get("tgt_line") or "")}</td>'
                    f'<td>{escape(str(r.get("detail") or ""))}</td></tr>')

@@ -155,7 +155,7 @@ def length_ratios(report: RunReport) -> pl.DataFrame:
     scale = pl.DataFrame(scales, schema=["src", "trg", "scale_src", "scale_trg"], orient="row")
     df = df.join(scale, on=["src", "trg"])
     ratio = (pl.col("length_src") / pl.col("scale_src")) / (pl.col("length_trg") / pl.col("scale_trg"))
-    return df.select(direction=pl.col("src") + "→" + pl.col("trg"), ratio=ratio, kept="kept")
+    return df.with_columns(direction=direction(df)).select("direction", ratio=ratio, kept="kept")
 
 
 def length_ratio_figure(report: RunReport) -> Figure | None:

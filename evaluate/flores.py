@@ -19,7 +19,7 @@ from pathlib import Path
 from xplus.curate.flores import ENGLISH, Direction, Flores
 from xplus.curate.languages import RECIPE_LANGUAGES, get_language
 
-__all__ = ["ENGLISH", "PRESETS", "Direction", "FloresSource", "resolve_directions", "resolve_languages"]
+__all__ = ["PRESETS", "flores_source", "resolve_directions", "resolve_languages"]
 
 PRESETS = ("en-x", "x-en", "x-y", "all")
 
@@ -49,16 +49,10 @@ def resolve_directions(specs: list[str] | tuple[str, ...], languages: list[str])
     return list(dict.fromkeys(directions))
 
 
-class FloresSource(Flores):
-    """The evaluation's FLORES: `location` is a local release root, else a Hub dataset id, which must come
-    with a pinned `revision`; `segments(code)` are a language's sentences (`Flores.lines`)."""
-
-    def __init__(self, location: str, split: str = "devtest", revision: str | None = None):
-        if not Path(location).is_dir() and not revision:
-            raise ValueError(f"{location!r} is no local directory, so it is read as a Hub dataset id, which "
-                             "needs a pinned revision (a commit hash): pass --revision")
-        at = Flores.at(location, split, revision)
-        super().__init__(at.root, at.split, at.hub_dataset, at.hub_revision)
-
-    def segments(self, code: str) -> list[str]:
-        return self.lines(code)
+def flores_source(location: str, split: str = "devtest", revision: str | None = None) -> Flores:
+    """The evaluation's FLORES (`Flores.lines(code)` are a language's sentences): `location` is a local release
+    root, else a Hub dataset id, which must come with a pinned `revision`."""
+    if not Path(location).is_dir() and not revision:
+        raise ValueError(f"{location!r} is no local directory, so it is read as a Hub dataset id, which "
+                         "needs a pinned revision (a commit hash): pass --revision")
+    return Flores.at(location, split, revision)

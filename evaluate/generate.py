@@ -24,8 +24,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+from xplus.curate.flores import Direction
 from xplus.curate.prompts import benchmax_prompt, chat_messages, render_chat
-from xplus.evaluate.flores import Direction
 
 MAX_NEW_TOKENS = 512
 _THINK = re.compile(r"<think>.*?</think>", re.DOTALL)

@@ -18,8 +18,8 @@ import shutil
 from collections.abc import Callable
 from pathlib import Path
 
+from xplus.curate.flores import Direction, Flores
 from xplus.evaluate.comet.client import DEFAULT_XCOMET, resolve_model, xcomet_scores
-from xplus.evaluate.flores import Direction, FloresSource
 from xplus.evaluate.generate import Generate, translate_direction
 from xplus.evaluate.metrics import score_segments
 
@@ -55,11 +55,11 @@ def write_settings(run_dir: Path, settings: dict) -> None:
     path.write_text(json.dumps(settings, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-def load_flores(flores: FloresSource, directions: list[Direction], limit: int | None = None) -> dict[str, list[str]]:
+def load_flores(flores: Flores, directions: list[Direction], limit: int | None = None) -> dict[str, list[str]]:
     """The first `limit` sentences of every language the directions need (read before any model is loaded, so a
     missing file fails at once)."""
     codes = dict.fromkeys(code for d in directions for code in (d.src, d.tgt))
-    return {code: flores.segments(code)[:limit] for code in codes}
+    return {code: flores.lines(code)[:limit] for code in codes}
 
 
 def translate_run(

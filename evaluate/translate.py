@@ -18,7 +18,7 @@ from xplus.curate.prompts import BENCHMAX_PROMPT
 from xplus.curate.typed import missing_local_path
 from xplus.evaluate.comet.client import XCOMET_MODELS, CometError
 from xplus.evaluate.comet.env import CometEnvMissingError, require_env
-from xplus.evaluate.flores import PRESETS, FloresSource, resolve_directions, resolve_languages
+from xplus.evaluate.flores import PRESETS, flores_source, resolve_directions, resolve_languages
 from xplus.evaluate.generate import MAX_NEW_TOKENS, HFGenerator, VLLMGenerator
 from xplus.evaluate.metrics import DEFAULT_METRICS, METRICS, SpmModelMissingError, build_metric
 from xplus.evaluate.report import write_reports
@@ -74,7 +74,7 @@ def check_before_generation(args: argparse.Namespace) -> None:
 def run_translate(args: argparse.Namespace) -> int:
     """Translate, score and report; one-line errors on stderr with exit code 1."""
     try:
-        flores = FloresSource(args.flores, args.split, args.flores_revision)
+        flores = flores_source(args.flores, args.split, args.flores_revision)
         directions = resolve_directions(args.directions, resolve_languages(args.languages))
         segments = load_flores(flores, directions, args.limit)
         check_before_generation(args)

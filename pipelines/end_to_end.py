@@ -5,8 +5,9 @@ The run is a small config (`end_to_end_config.ToyConfig`) and phases (`end_to_en
 user calls: the recipe machinery of `xplus curate run`, `xplus.train.train`, and the commands
 `xplus evaluate translate`, `xplus evaluate compare` and `xplus evaluate retention` themselves.
 
-0. **Data**: real TICO-19 en-sw (CC0; `$XPLUS_SHARED_DATA` or `../shared/data`, else the 300 bundled pairs);
-   evaluation and calibration pairs are held out first, in FLORES layout (`heldout/devtest`, `heldout/dev`).
+0. **Data**: real TICO-19 en-sw (CC0; `$XPLUS_SHARED_DATA`, else `../shared/data` next to the checkout, else
+   the 300 bundled pairs); evaluation and calibration pairs are held out first, in FLORES layout
+   (`heldout/devtest`, `heldout/dev`).
 1. **Toy loss scorer**: a tiny M2M100 trained on the fly for a fixed number of steps (NOT NLLB).
 2. **Curation**: the bundled `toy-end-to-end` recipe, all six steps; the funnel must reconcile.
 3. **Training**: a random tiny Qwen3, layer-selective (two stages) and full fine-tuning, same steps.

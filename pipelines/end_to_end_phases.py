@@ -6,7 +6,6 @@ measure retention with `xplus evaluate retention`."""
 from __future__ import annotations
 
 import json
-import os
 import random
 import subprocess
 from dataclasses import dataclass
@@ -15,7 +14,9 @@ from pathlib import Path
 
 import yaml
 
+from xplus.curate.flores import parse_direction
 from xplus.pipelines.end_to_end_config import EN, SW, TICO, ToyConfig
+from xplus.pipelines.shared_data import shared_data_dir
 
 MODELS = ("before", "layer-selective", "full")
 
@@ -36,10 +37,11 @@ class Split:
 
 
 def default_data() -> tuple[Path, str]:
-    """TICO-19 en-sw: `$XPLUS_SHARED_DATA` or `../shared/data` when present (2,100 pairs), else the bundled 300."""
-    for root in (os.environ.get("XPLUS_SHARED_DATA"), Path.cwd().parent / "shared" / "data"):
-        if root and (Path(root) / "bitext" / TICO[0] / TICO[1]).is_dir():
-            return Path(root) / "bitext" / TICO[0] / TICO[1], "shared"
+    """TICO-19 en-sw from the shared data (`shared_data_dir`: `$XPLUS_SHARED_DATA`, else `../shared/data` next to
+    the checkout) when present (2,100 pairs), else the bundled 300."""
+    shared = shared_data_dir() / "bitext" / TICO[0] / TICO[1]
+    if shared.is_dir():
+        return shared, "shared"
     from xplus.pipelines.recipe import bundled_data
 
     return bundled_data() / TICO[0] / TICO[1], "bundled"
@@ -207,7 +209,7 @@ def xplus(*argv: str) -> None:
 def translate(eval_dir: Path, model: Path, heldout: Path, config: ToyConfig, limit: int | None,
               xcomet: Path | None, comet_env: Path | None) -> None:
     """Phase 4: `xplus evaluate translate` on the held-out pairs (chrF++; xCOMET with the tiny checkpoint)."""
-    codes = sorted({code for d in config.directions for code in d.split("-")})
+    codes = sorted({code for d in config.directions for code in parse_direction(d)})
     args = ["evaluate", "translate", "--model", model, "--flores", heldout, "--split", "devtest", "-o", eval_dir,
             "--languages", *codes, "--directions", *config.directions, "--metrics", "chrf++", "--device", "cpu",
             "--dtype", "float32", "--batch-size", "32", "--max-new-tokens", config.max_new_tokens]

@@ -3,7 +3,8 @@
 The scorer needs torch, so it is loaded on first use of its names: the block, its defaults and the
 calibration import without torch (`xplus curate run` of a recipe without a loss step never loads it)."""
 
-from xplus.curate.loss.calibration import Calibrator, Flores, FloresNotFoundError, Threshold
+from xplus.curate.flores import Flores, FloresNotFoundError
+from xplus.curate.loss.calibration import Calibrator, Threshold
 from xplus.curate.loss.defaults import DEFAULT_MODEL, DIRECTIONS
 from xplus.curate.loss.filter import STEP, LossFilter
 

@@ -24,16 +24,11 @@ from typing import TYPE_CHECKING
 import numpy as np
 from datatrove.io import DataFolderLike, get_datafolder
 
-from xplus.curate.flores import FLORES_PLUS, Flores, FloresNotFoundError, format_direction, parse_direction
+from xplus.curate.flores import Flores, FloresNotFoundError, format_direction, parse_direction
 from xplus.curate.loss.defaults import DIRECTIONS
 
 if TYPE_CHECKING:  # the scorer (torch) is handed in, never built here
     from xplus.curate.loss.scorer import PairScorer
-
-#: `Flores`, `FloresNotFoundError`, `FLORES_PLUS` and `parse_direction` live in `xplus.curate.flores`; they are
-#: importable from here too, where the loss filter and its callers first found them
-__all__ = ["DEFAULT_CACHE_DIR", "FLORES_PLUS", "Calibrator", "Flores", "FloresNotFoundError", "Threshold",
-           "parse_direction"]
 
 DEFAULT_CACHE_DIR = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "xplus" / "loss_thresholds"
 

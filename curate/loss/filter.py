@@ -19,15 +19,9 @@ from datatrove.io import DataFolderLike
 from datatrove.pipeline.writers.disk_base import DiskWriter
 
 from xplus.curate.batch_filter import BatchFilter
+from xplus.curate.flores import FLORES_PLUS, Flores, parse_direction
 from xplus.curate.languages import get_language
-from xplus.curate.loss.calibration import (
-    DEFAULT_CACHE_DIR,
-    FLORES_PLUS,
-    Calibrator,
-    Flores,
-    Threshold,
-    parse_direction,
-)
+from xplus.curate.loss.calibration import DEFAULT_CACHE_DIR, Calibrator, Threshold
 from xplus.curate.loss.defaults import DEFAULT_MODEL, DIRECTIONS
 from xplus.curate.record import languages, mark_rejected, sides
 
@@ -43,7 +37,7 @@ class LossFilter(BatchFilter):
         revision: Hub revision of the model (pin it for reproducible runs)
         percentile: FLORES loss percentile that becomes the threshold (paper: 90)
         directions: "forward" scores the target given the source; "both" averages both directions
-        thresholds: explicit thresholds by direction (`{"eng_Latn->swh_Latn": 3.9}`); others are calibrated
+        thresholds: explicit thresholds by direction (`{"eng_Latn-swh_Latn": 3.9}`); others are calibrated
         flores_dir: local FLORES folder (FLORES-200, FLORES-101 or `<split>/<code>.txt` layout); None: the Hub
         flores_split: FLORES split to calibrate on
         flores_hub_dataset, flores_hub_revision: the Hub dataset when there is no `flores_dir`

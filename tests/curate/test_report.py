@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import os
 import shutil
 import subprocess
@@ -21,6 +22,8 @@ import pytest
 from matplotlib.colors import to_hex
 
 from xplus.curate.accounting import READER, WRITER, BlockCount, run_funnel
+from xplus.curate.flores import Flores
+from xplus.curate.loss.calibration import Calibrator
 from xplus.curate.report import RunReport, step_blocks
 from xplus.curate.report_plots import (
     KEPT,
@@ -33,6 +36,7 @@ from xplus.curate.report_plots import (
     rejects_figure,
 )
 from xplus.pipelines.cli import main
+from xplus.pipelines.run import merge_thresholds
 
 PIPELINE_ORDER = ["clean", "length", "consistency", "dedup", "lid"]
 
@@ -140,7 +144,7 @@ def test_histograms_have_y_labels_and_distinct_colours(report):
 def test_loss_plot_draws_each_directions_threshold_in_its_colour(report):
     pairs, thresholds = report.pairs, report.thresholds
     report.pairs = pairs.with_columns(loss=pl.int_range(pl.len()).cast(pl.Float64) / len(pairs) * 6)
-    report.thresholds = {"eng_Latn→swh_Latn": 4.0, "eng_Latn→deu_Latn": 5.0}
+    report.thresholds = {"eng_Latn-swh_Latn": 4.0, "eng_Latn-deu_Latn": 5.0}
     try:
         fig = loss_figure(report)
     finally:
@@ -148,8 +152,30 @@ def test_loss_plot_draws_each_directions_threshold_in_its_colour(report):
     ax = fig.axes[0]
     colour = {patch.get_label(): patch.get_edgecolor() for patch in ax.patches}
     lines = {line.get_xdata()[0]: line.get_color() for line in ax.lines}
-    assert lines == {4.0: colour["eng_Latn→swh_Latn"], 5.0: colour["eng_Latn→deu_Latn"]}
+    assert lines == {4.0: colour["eng_Latn-swh_Latn"], 5.0: colour["eng_Latn-deu_Latn"]}
     assert ax.get_ylabel() == "pairs" and "loss" in ax.get_xlabel()
+    plt.close(fig)
+
+
+def test_loss_plot_draws_a_line_for_every_direction_of_the_runs_thresholds_file(report, tmp_path):
+    """The run's `loss_thresholds.json`, written as `xplus curate run` writes it (each task's table, then merged),
+    is keyed by the same direction names as the report's rows, so no threshold line silently goes missing."""
+    run_dir = shutil.copytree(report.run_dir, tmp_path / "run")
+    codes = pl.concat([df.select("src", "trg") for df in (report.pairs, report.rejects)]).unique().sort("src", "trg")
+    codes = codes.rows()
+    given = {f"{src}→{trg}": 1.0 + k for k, (src, trg) in enumerate(codes)}  # the spelling of earlier versions
+    Calibrator(None, Flores(), given=given, cache_dir=None).write_table(run_dir / "loss_thresholds", "00000.json")
+    merge_thresholds(run_dir)
+    loss = pl.int_range(pl.len()).cast(pl.Float64) / pl.len() * (len(codes) + 1)
+    for folder in ("output/jsonl", "rejects"):
+        for path in (run_dir / folder).rglob("*.jsonl"):
+            pl.read_ndjson(path, infer_schema_length=None).with_columns(loss=loss).write_ndjson(path)
+    scored = RunReport(run_dir)
+    assert set(scored.thresholds) == set(json.loads((run_dir / "loss_thresholds.json").read_text()))
+    assert set(scored.thresholds) == set(scored.direction_counts()[0])
+    assert "| eng_Latn-swh_Latn |" in scored.per_direction()
+    fig = loss_figure(scored)
+    assert sorted(_vertical_lines(fig.axes[0])) == sorted(scored.thresholds.values())
     plt.close(fig)
 
 

@@ -9,8 +9,8 @@ import pytest
 
 import xplus.evaluate.runs as runs
 from tests.evaluate.conftest import place_spm
+from xplus.curate.flores import Direction
 from xplus.evaluate.compare import bootstrap_mean_p_value, compare_runs, markdown
-from xplus.evaluate.flores import Direction
 from xplus.pipelines.cli import main
 
 N = 120

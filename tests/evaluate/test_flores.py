@@ -4,31 +4,32 @@ from __future__ import annotations
 
 import pytest
 
-from xplus.evaluate.flores import Direction, FloresSource, resolve_directions, resolve_languages
+from xplus.curate.flores import Direction
+from xplus.evaluate.flores import flores_source, resolve_directions, resolve_languages
 
 
 def test_sample_layout_reads_the_repo_flores(flores_dir):
-    source = FloresSource(str(flores_dir), "devtest")
-    english, chinese = source.segments("en"), source.segments("zh")
+    source = flores_source(str(flores_dir), "devtest")
+    english, chinese = source.lines("en"), source.lines("zh")
     assert len(english) == len(chinese) == 1012
     assert english[0] == (flores_dir / "devtest" / "eng_Latn.txt").read_text(encoding="utf-8").splitlines()[0]
-    assert len(FloresSource(str(flores_dir), "dev").segments("swh_Latn")) == 997
+    assert len(flores_source(str(flores_dir), "dev").lines("swh_Latn")) == 997
 
 
 def test_release_layouts_flores200_and_flores101(tmp_path):
     (tmp_path / "dev").mkdir()
     (tmp_path / "dev" / "eng_Latn.dev").write_text("one\ntwo\n", encoding="utf-8")  # FLORES-200 release
     (tmp_path / "dev" / "zho_simpl.dev").write_text("一\n二\n", encoding="utf-8")  # FLORES-101 release
-    source = FloresSource(str(tmp_path), "dev")
-    assert source.segments("en") == ["one", "two"]
-    assert source.segments("zho_Hans") == ["一", "二"]
+    source = flores_source(str(tmp_path), "dev")
+    assert source.lines("en") == ["one", "two"]
+    assert source.lines("zho_Hans") == ["一", "二"]
     with pytest.raises(FileNotFoundError, match=r"swh_Latn\.dev, \S+/swh_Latn\.txt, \S+/swh\.dev"):
-        source.segments("sw")
+        source.lines("sw")
 
 
 def test_hub_dataset_needs_a_revision_and_reads_the_text_column(monkeypatch):
     with pytest.raises(ValueError, match="pinned revision"):
-        FloresSource("openlanguagedata/flores_plus")
+        flores_source("openlanguagedata/flores_plus")
     calls = []
 
     class Rows:
@@ -44,8 +45,8 @@ def test_hub_dataset_needs_a_revision_and_reads_the_text_column(monkeypatch):
     import datasets
 
     monkeypatch.setattr(datasets, "load_dataset", load_dataset)
-    source = FloresSource("openlanguagedata/flores_plus", "devtest", "abc123")
-    assert source.segments("sw") == ["a", "b"]
+    source = flores_source("openlanguagedata/flores_plus", "devtest", "abc123")
+    assert source.lines("sw") == ["a", "b"]
     assert calls == [("openlanguagedata/flores_plus", "swh_Latn", "devtest", "abc123")]
     assert source.describe() == {"location": "openlanguagedata/flores_plus", "split": "devtest", "revision": "abc123"}
 

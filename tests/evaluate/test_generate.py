@@ -8,8 +8,8 @@ import pytest
 from transformers import AutoTokenizer
 
 from tests.evaluate.tiny import tiny_qwen3
+from xplus.curate.flores import Direction
 from xplus.curate.prompts import benchmax_prompt
-from xplus.evaluate.flores import Direction
 from xplus.evaluate.generate import HFGenerator, chat_prompt, clean_output, read_cache, translate_direction
 
 

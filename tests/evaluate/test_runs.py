@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import xplus.evaluate.runs as runs
-from xplus.evaluate.flores import Direction
+from xplus.curate.flores import Direction
 
 
 def test_xcomet_is_scored_once_per_translation_and_model(tmp_path, monkeypatch):

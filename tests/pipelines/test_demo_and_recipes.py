@@ -79,8 +79,8 @@ def test_demo_chats_in_three_layouts(demo_run):
 def test_demo_report_with_plots(demo_run):
     run_dir, printed = demo_run
     report = (run_dir / "report" / "report.md").read_text()
-    assert f"report: {run_dir / 'report' / 'report.md'}" in printed
-    assert "| eng_Latn→swh_Latn | 700 |" in report  # TICO-19 300 + GlobalVoices 400
+    assert f"report: {run_dir / 'report' / 'report.html'} (and report.md)" in printed
+    assert "| eng_Latn-swh_Latn | 700 |" in report  # TICO-19 300 + GlobalVoices 400
     assert "| clean | empty_source | 17 |" in report
     assert "NOT quality-filtered" in report and "NOTICE: step 'loss' skipped: no scoring model" in printed
     assert "**length / length_ratio**" in report and "`GlobalVoices.en:172`" in report
