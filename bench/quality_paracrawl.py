@@ -37,10 +37,11 @@ from lid_flores import LID_SWEEP
 from vs_opusfilter import PARACRAWL, PARACRAWL_LANGUAGES, opus_code, opusfilter_python, run_opusfilter
 
 from xplus.curate.clean import Cleaner
-from xplus.curate.consistency import ConsistencyFilter
+from xplus.curate.consistency import DEFAULT_DECISION, ConsistencyFilter
 from xplus.curate.length import LengthRatioFilter
 from xplus.curate.lid import (
     DEFAULT_MAX_EXPECTED_PROBABILITY,
+    DEFAULT_MIN_EVIDENCE_WORDS,
     DEFAULT_MIN_WRONG_PROBABILITY,
     LanguageIdFilter,
     bundled_lid176_path,
@@ -184,7 +185,7 @@ def rules_table(docs: list, labels: list[str], n: int) -> list[str]:
         flores = flores_false_drops(rule)
         worst = max(flores, key=flores.get)
         default = ("" if rule is None or rule == "near_identical" else " (flagged by default)"
-                   if rule == "number_mismatch" else " (on)")
+                   if rule in DEFAULT_DECISION else " (on)")
         share = f"{bad / removed:.0%}" if removed else "-"
         lines.append(f"| {name}{default} | " + " | ".join(str(m["removed"][label]) for label in LABELS)
                      + f" | {share} |"
@@ -285,8 +286,9 @@ def main() -> None:
         "## xplus steps 2-4 by LID rule",
         "",
         "A side is dropped when lid.176's top label is another language with p >= `min_wrong_probability` and "
-        "the expected language has p < `max_expected_probability` (script guard on). (0.0, 1.0) is OpusFilter's "
-        "`thresholds: [0, 0]` (any other top label drops); (0.6, 1.0) was the 0.1.0 default.",
+        "the expected language has p < `max_expected_probability` (script guard on; sides with under "
+        f"{DEFAULT_MIN_EVIDENCE_WORDS} lower-case words kept). (0.0, 1.0) is OpusFilter's `thresholds: [0, 0]` rule "
+        "(any other top label drops) with those guards; (0.6, 1.0) was the 0.1.0 default.",
         "",
         header.replace("| step |", "| min_wrong_probability, max_expected_probability |"),
         rule,
