@@ -24,7 +24,7 @@ from matplotlib.colors import to_hex
 from xplus.curate.accounting import READER, WRITER, BlockCount, run_funnel
 from xplus.curate.flores import Flores
 from xplus.curate.loss.calibration import Calibrator
-from xplus.curate.report import RunReport, step_blocks
+from xplus.curate.report import RunReport, read_thresholds, step_blocks
 from xplus.curate.report_plots import (
     KEPT,
     funnel_figure,
@@ -177,6 +177,13 @@ def test_loss_plot_draws_a_line_for_every_direction_of_the_runs_thresholds_file(
     fig = loss_figure(scored)
     assert sorted(_vertical_lines(fig.axes[0])) == sorted(scored.thresholds.values())
     plt.close(fig)
+
+
+def test_thresholds_of_earlier_runs_are_read_in_todays_spelling(tmp_path):
+    legacy = {"eng_Latn→swh_Latn": 4.0, "deu_Latn->eng_Latn": 2.5}
+    (tmp_path / "loss_thresholds.json").write_text(json.dumps(legacy, ensure_ascii=False))
+    assert read_thresholds(tmp_path / "loss_thresholds.json") == {"eng_Latn-swh_Latn": 4.0, "deu_Latn-eng_Latn": 2.5}
+    assert read_thresholds(tmp_path / "no_loss_step.json") == {}
 
 
 def test_markdown_lists_steps_in_pipeline_order(report):
