@@ -55,6 +55,8 @@ from xplus.curate.simhash.fingerprint import table_masks
 from xplus.curate.template import STEP as TEMPLATE_STEP
 from xplus.curate.template import InstructionTemplater
 from xplus.curate.typed import TypedError, missing_local_path, validate_arguments, yaml_line
+from xplus.curate.untranslated import STEP as UNTRANSLATED_STEP
+from xplus.curate.untranslated import UntranslatedFilter
 from xplus.curate.writers import BitextJsonlWriter, BitextParquetWriter, ChatJsonlWriter, rejects_writer
 from xplus.pipelines.executors import Stage
 from xplus.pipelines.recipe_files import BUNDLED, bundled_data, recipe_file, recipe_names, resolve_path
@@ -62,7 +64,7 @@ from xplus.pipelines.recipe_files import BUNDLED, bundled_data, recipe_file, rec
 READERS = {"moses": MosesReader, "tsv": TsvReader, "hf": HFBitextReader, "tmx": TmxReader}
 #: the steps (dedup's arguments are its config's); a recipe runs them in the order it writes them
 STEPS = {CLEAN_STEP: Cleaner, LENGTH_STEP: LengthRatioFilter, CONSISTENCY_STEP: ConsistencyFilter,
-         DEDUP_STEP: SimHashConfig, LID_STEP: LanguageIdFilter,
+         UNTRANSLATED_STEP: UntranslatedFilter, DEDUP_STEP: SimHashConfig, LID_STEP: LanguageIdFilter,
          LOSS_STEP: LossFilter, DECONTAMINATE_STEP: FloresDecontaminator, TEMPLATE_STEP: InstructionTemplater}
 #: steps that take the recipe's `flores` folder unless their arguments name one (or, for the loss, give
 #: explicit thresholds)

@@ -189,8 +189,8 @@ def test_paper_recipe_is_valid_and_stages_for_slurm(shared_data, tmp_path):
     assert {s.options["tgt_lang"] for s in recipe.sources} == set(RECIPE_LANGUAGES) - {"eng_Latn"}
     assert {(s.reader, s.path.split("/")[2]) for s in recipe.sources} == {  # NLLB files, OPUS-100 parquet
         ("tsv", "storage.googleapis.com"), ("hf", "datasets")}
-    assert list(recipe.steps) == ["clean", "length", "consistency", "dedup", "lid", "loss", "decontaminate",
-                                  "template"]
+    assert list(recipe.steps) == ["clean", "length", "consistency", "untranslated", "dedup", "lid", "loss",
+                                  "decontaminate", "template"]
     assert not recipe.notices
     stages = recipe.stages(tmp_path, tasks=4, distributed=True, gpus_per_task=1)
     assert [s.name for s in stages] == ["prepare", "dedup-buckets", "dedup-cluster", "finish", "loss-gpu"]
