@@ -41,6 +41,8 @@ from datatrove.executor import LocalPipelineExecutor
 from datatrove.pipeline.base import PipelineStep
 
 from xplus.curate.clean import Cleaner
+from xplus.curate.consistency import ConsistencyFilter
+from xplus.curate.decontaminate import FloresDecontaminator
 from xplus.curate.languages import RECIPE_LANGUAGES, get_language
 from xplus.curate.length import LengthRatioFilter
 from xplus.curate.lid import DEFAULT_CACHE_SIZE, LanguageIdFilter, bundled_lid176_path
@@ -48,7 +50,8 @@ from xplus.curate.readers.moses import MosesReader
 from xplus.curate.readers.tsv import PARACRAWL_V3_COLUMNS, TsvReader
 from xplus.curate.record import make_pair
 from xplus.curate.simhash import SimHashConfig, SimHashDedup
-from xplus.curate.writers import BitextJsonlWriter, rejects_writer
+from xplus.curate.template import InstructionTemplater
+from xplus.curate.writers import BitextJsonlWriter, ChatJsonlWriter, rejects_writer
 from xplus.pipelines.shared_data import shared_data_dir
 
 REPO = Path(__file__).resolve().parents[1]
@@ -57,8 +60,14 @@ PARACRAWL = SHARED / "bitext" / "paracrawl-v3-labelled"
 PARACRAWL_LANGUAGES = ("cs", "de", "es", "fr", "hu")
 DEFAULT_OPUSFILTER_PYTHON = REPO / ".bench" / "opusfilter" / "bin" / "python"
 OPUSFILTER_BASELINE = "OpusFilter remove_duplicates + filter (1 process)"
+EQUIVALENT_1 = "xplus steps 1, 3a, 3b, 4 (equivalent work), 1 task"
+EQUIVALENT_2 = "xplus steps 1, 3a, 3b, 4 (equivalent work), 2 tasks"
+LID_CACHE_OFF = "xplus LanguageIdFilter, prediction cache off"
+RECIPE_1 = ("xplus recipe's default CPU work (cleaner, length, consistency, dedup, LID, decontamination, rejects "
+            "written, templating), 1 task")
 #: what a worker of the 2-task run imports to unpickle its pipeline (preloaded by the forkserver)
-WORKER_MODULES = ("datatrove.executor", "xplus.curate.clean", "xplus.curate.length", "xplus.curate.lid",
+WORKER_MODULES = ("datatrove.executor", "xplus.curate.clean", "xplus.curate.consistency",
+                  "xplus.curate.decontaminate", "xplus.curate.length", "xplus.curate.lid", "xplus.curate.template",
                   "xplus.curate.readers.moses", "xplus.curate.simhash", "xplus.curate.writers")
 
 #: OpusFilter's side, run in its venv: argv = mode, pairs JSONL ({"l1", "l2", "src", "trg"}), model, repeat
@@ -159,7 +168,7 @@ def bench_lid(pairs: list, python: Path, work: Path, repeat: int) -> dict[str, t
                     + "\n")
     results = {}
     for name, cache_size in (("xplus LanguageIdFilter", DEFAULT_CACHE_SIZE),
-                             ("xplus LanguageIdFilter, prediction cache off", 0)):
+                             (LID_CACHE_OFF, 0)):
         best, kept = float("inf"), 0
         for _ in range(repeat):
             lid = LanguageIdFilter(cache_size=cache_size)  # a new one each run: its prediction cache starts empty
@@ -246,10 +255,11 @@ def bench_pipeline(pairs: list, python: Path, work: Path, repeat: int) -> dict[s
 
     sizes = [sum((moses / f"{stem}.{side}").stat().st_size for side in ("src", "trg")) for _, _, stem in stems]
 
-    def blocks(out: Path, full: bool, tasks: int) -> list:
+    def blocks(out: Path, work_kind: str, tasks: int) -> list:
         readers = _ReadersOnTasks([
             (MosesReader(moses, src, trg, pairs=[(f"{stem}.src", f"{stem}.trg")], corpus=stem), task)
             for (src, trg, stem), task in zip(stems, spread(sizes, tasks), strict=True)])
+        full, recipe = work_kind != "equivalent", work_kind == "recipe"
 
         def rejects(step: str):
             return rejects_writer(out, step) if full else None
@@ -257,20 +267,25 @@ def bench_pipeline(pairs: list, python: Path, work: Path, repeat: int) -> dict[s
         return [readers,
                 *([Cleaner(exclusion_writer=rejects("clean"))] if full else []),
                 LengthRatioFilter(exclusion_writer=rejects("length")),
+                *([ConsistencyFilter(exclusion_writer=rejects("consistency"))] if recipe else []),
                 SimHashDedup(SimHashConfig(), exclusion_writer=rejects("dedup")),
                 LanguageIdFilter(exclusion_writer=rejects("lid")),
-                BitextJsonlWriter(out / "output")]
+                *([FloresDecontaminator(SHARED / "flores200", exclusion_writer=rejects("decontaminate"))]
+                  if recipe else []),
+                BitextJsonlWriter(out / "output"),
+                *([InstructionTemplater(), ChatJsonlWriter(out / "chat-messages")] if recipe else [])]
 
     results = {}
     cold_start = warm_forkserver()
-    for name, tasks, full in (("xplus steps 1, 3a, 3b, 4 (equivalent work), 1 task", 1, False),
-                              ("xplus steps 1, 3a, 3b, 4 (equivalent work), 2 tasks", 2, False),
-                              ("xplus steps 1-4 + cleaner + rejects written (recipe's work), 1 task", 1, True)):
+    for name, tasks, work_kind in ((EQUIVALENT_1, 1, "equivalent"),
+                                   (EQUIVALENT_2, 2, "equivalent"),
+                                   ("xplus steps 1-4 + cleaner + rejects written, 1 task", 1, "cleaner"),
+                                   (RECIPE_1, 1, "recipe")):
         best, kept = float("inf"), 0
         for _ in range(repeat):
             shutil.rmtree(work / "xplus", ignore_errors=True)
             start = time.perf_counter()
-            LocalPipelineExecutor(blocks(work / "xplus", full, tasks), tasks=tasks, workers=tasks,
+            LocalPipelineExecutor(blocks(work / "xplus", work_kind, tasks), tasks=tasks, workers=tasks,
                                   logging_dir=str(work / "xplus/logs")).run()
             best = min(best, time.perf_counter() - start)
             kept = sum(len(f.read_text(encoding="utf-8").splitlines())
@@ -304,6 +319,20 @@ def table(title: str, results: dict[str, tuple[float, int]], n: int, baseline: s
     return rows + [""]
 
 
+def targets(lid: dict[str, tuple[float, int]], pipeline: dict[str, tuple[float, int]]) -> list[str]:
+    """Issue 16's targets, each as measured in this run."""
+    base = pipeline[OPUSFILTER_BASELINE][0]
+    rows = [("equivalent work, 1 task vs OpusFilter 1 process", base / pipeline[EQUIVALENT_1][0], 2.0),
+            ("recipe's default CPU work, 1 task vs OpusFilter's equivalent work", base / pipeline[RECIPE_1][0], 1.0),
+            ("equivalent work, 2 tasks vs 1 task", pipeline[EQUIVALENT_1][0] / pipeline[EQUIVALENT_2][0], 1.8),
+            ("LID in memory, prediction cache off, vs OpusFilter FastTextFilter",
+             lid["OpusFilter FastTextFilter"][0] / lid[LID_CACHE_OFF][0], None)]
+    lines = ["### Targets (issue 16), from this run", "", "| row | measured | target | met |", "|---|---:|---:|---|"]
+    lines += [f"| {name} | {ratio:.2f}x | {f'>= {goal:.1f}x' if goal else '-'} | "
+              f"{('yes' if ratio >= goal else 'no') if goal else '-'} |" for name, ratio, goal in rows]
+    return lines + [""]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--pairs", type=int, default=100_000)
@@ -334,6 +363,7 @@ def main() -> None:
         "the cache-off row predicts every side too. In (b) duplicates are gone before LID, so there the cache only "
         "saves the English sides that repeat across language pairs (FLORES is multi-way parallel).",
         "",
+        *targets(lid, pipeline),
         *table("(b) steps 1-4, Moses files in, kept pairs out", pipeline, len(pairs), OPUSFILTER_BASELINE),
         "What each row of (b) runs (every row reads the same Moses files, one file pair per language pair, and "
         "writes the kept pairs; the clock covers the whole run, worker start and model loading included):",
@@ -347,8 +377,13 @@ def main() -> None:
         f"drop them). Workers are forked from datatrove's forkserver with the xplus modules already imported: "
         f"starting it costs {cold_start:.2f} s once per process, outside the clock, as OpusFilter's jobs are "
         "forked from its running process;",
-        "- xplus, recipe's work: the 1-task row plus the `Cleaner` (ftfy, HTML, Unicode, whitespace) and every "
+        "- xplus, cleaner + rejects: the 1-task row plus the `Cleaner` (ftfy, HTML, Unicode, whitespace) and every "
         "dropped pair written with its step and reason;",
+        "- xplus, recipe's default CPU work: the recipe's default steps in its order, 1 task: `Cleaner`, "
+        "`LengthRatioFilter`, `ConsistencyFilter`, `SimHashDedup`, `LanguageIdFilter`, `FloresDecontaminator` "
+        "(shared FLORES-200 dev+devtest: it drops the FLORES pairs of the input, about a third of it), "
+        "`BitextJsonlWriter`, `InstructionTemplater` (both directions) and `ChatJsonlWriter`, every dropped pair "
+        "written with its step and reason; it does more than OpusFilter's equivalent work, and is compared with it;",
         "- OpusFilter, 1 process (the baseline of the issue's 1.5x goal): `OpusFilter(config).execute_steps()` in its "
         "venv, per language pair `remove_duplicates`, then `filter` with `LengthFilter`, `LengthRatioFilter` and "
         "`FastTextFilter`;",
@@ -361,6 +396,12 @@ def main() -> None:
         "`bench/results/quality_paracrawl.md`); OpusFilter drops exact duplicates and every pair with a side whose "
         "top label is another language.",
     ]
+    profile = args.out.parent / "profile_recipe.md"
+    if profile.exists():  # bench/profile_recipe.py's tables, before and after the changes
+        lines += ["", "## Where the recipe's time goes (`bench/profile_recipe.py`, copied from "
+                  "`bench/results/profile_recipe.md`)", "",
+                  *[line.replace("## ", "### ", 1) if line.startswith("## ") else line
+                    for line in profile.read_text().splitlines()[1:]]]
     text = "\n".join(lines) + "\n"
     print(text)
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -30,12 +30,32 @@ REASON = "decontamination"
 _PUNCT_OR_SPACE = regex.compile(r"[\p{P}\p{S}\p{Z}\s]+")
 
 
+#: what `_normalise` removes from ASCII text (the pattern's matches among code points 0-127), and the same plus
+#: what `str.split` and `segment` treat as space (the pattern leaves U+001C-U+001F, which `isspace` counts)
+_ASCII_REMOVED = {chr(i): None for i in range(128) if _PUNCT_OR_SPACE.fullmatch(chr(i))}
+_ASCII_DROP = str.maketrans(_ASCII_REMOVED)
+_ASCII_DROP_IN_WORDS = str.maketrans({c: None for c in _ASCII_REMOVED if not c.isspace()})
+_ASCII_DROP_WITH_SPACES = str.maketrans({chr(i): None for i in range(128) if chr(i) in _ASCII_REMOVED
+                                         or chr(i).isspace()})
+
+
 def _normalise(text: str) -> str:
+    """NFKC, case-folded, punctuation and spaces removed; ASCII text takes a shortcut with the same result
+    (NFKC leaves it as is, `casefold` is `lower` there, and the removal is a translation table)."""
+    if text.isascii():
+        return text.lower().translate(_ASCII_DROP)
     return _PUNCT_OR_SPACE.sub("", unicodedata.normalize("NFKC", text).casefold())
 
 
 def _units(text: str, mode: str) -> list[str]:
-    return [u for u in (_normalise(u) for u in segment(text, mode)) if u]
+    """The normalised units of `text`, the empty ones left out. ASCII text is normalised whole, keeping the
+    separators of its units (the same units: each unit's removals happen inside it, and a unit left empty
+    leaves only separators); other text unit by unit."""
+    if text.isascii():
+        if mode == CHAR:
+            return list(text.lower().translate(_ASCII_DROP_WITH_SPACES))
+        return text.lower().translate(_ASCII_DROP_IN_WORDS).split()
+    return [u for u in map(_normalise, segment(text, mode)) if u]
 
 
 def _ngrams(units: list[str], n: int) -> list[int]:

@@ -15,10 +15,12 @@ often each template was used (`template_<i>`), and the accounting checks `record
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 
 from datatrove.data import Document, DocumentsPipeline
 from datatrove.pipeline.base import PipelineStep
+from datatrove.utils.batching import batched
 from datatrove.utils.typeshelper import StatHints
 
 from xplus.curate.prompts import TEMPLATES, chat_messages, format_prompt, pick_template
@@ -27,6 +29,8 @@ from xplus.curate.record import SRC, TGT_LINE, TRG, languages, reversed_metadata
 STEP = "template"
 MESSAGES, TEMPLATE, DIRECTION = "messages", "template", "direction"
 FORWARD, REVERSE = "forward", "reverse"
+#: pairs templated between two reads of the clock and two updates of the counts
+TEMPLATE_BATCH = 1000
 DIRECTIONS = {"both": (FORWARD, REVERSE), FORWARD: (FORWARD,), REVERSE: (REVERSE,)}
 
 
@@ -77,10 +81,13 @@ class InstructionTemplater(PipelineStep):
         return Document(text=src_line, id=f"{doc.id}#{direction}", metadata=metadata)
 
     def run(self, data: DocumentsPipeline, rank: int = 0, world_size: int = 1) -> DocumentsPipeline:
-        for doc in data:
-            self.stat_update(StatHints.total, StatHints.forwarded)
-            for direction in self.directions:
-                with self.track_time():
-                    record = self.chat(doc, direction)
-                self.stat_update("records_out", f"template_{record.metadata[TEMPLATE]}")
-                yield record
+        """Chats of `TEMPLATE_BATCH` pairs at a time, counted and timed once per batch (the same totals as per
+        pair, without datatrove's per-call bookkeeping on every record)."""
+        for batch in batched(data, TEMPLATE_BATCH):
+            with self.track_time("batch"):
+                records = [self.chat(doc, direction) for doc in batch for direction in self.directions]
+            self.stat_update(StatHints.total, StatHints.forwarded, value=len(batch))
+            self.stat_update("records_out", value=len(records))
+            for index, count in sorted(Counter(record.metadata[TEMPLATE] for record in records).items()):
+                self.stat_update(f"template_{index}", value=count)
+            yield from records

@@ -1,10 +1,10 @@
 """SimHash dedup as datatrove stages, for runs too big for one node (the shape of datatrove's MinHash dedup).
 
 1. `SimHashSignature` (one task per input shard): fingerprints of the task's pairs, written as
-   `fingerprints/<task>.npy` (fingerprint, content hash, exact flag, in input order) and, for every pigeonhole
-   table, `table_<t>/<task>.sig`: the (key, fingerprint, content, id) records of its non-exact pairs sorted by
-   key, where id = task << 32 | index in task.
-2. `SimHashBuckets` (any number of tasks up to the number of tables): per table, collapses equal contents,
+   `fingerprints/<task>.npy` (fingerprint, content hash, exact flag, in input order: 17 bytes a pair, the only
+   signature file; a table's keys are the fingerprints' bits under its mask, worked out where they are used).
+2. `SimHashBuckets` (any number of tasks up to the number of tables): per table, the (key, fingerprint, content,
+   id) records of every task's non-exact pairs, id = task << 32 | index in task, sorted; collapses equal contents,
    compares the fingerprints with equal keys (`search.NearPairSearch`) and writes to `<t>.pairs`: under
    `keep_one` one edge per member of each of the table's clusters (a spanning forest: at most one a pair),
    under `max_conflicts` every pair within distance k whose first matching block is this table's (so each
@@ -15,9 +15,9 @@
 4. `SimHashFilter` (the same tasks as stage 1, after the same reader): reads the pairs again and drops those
    listed, with the same reasons as `SimHashDedup`; the detail names the representative as `task t index i`.
 
-Memory: stage 1 holds its task's arrays (~25 bytes a pair, the Documents are not kept); stage 2 one table of
-all tasks (32 bytes a pair) and one chunk of candidates; stage 3 the arrays of the whole run (~60 bytes a pair:
-0.6 GB for 10M pairs) and one pair file.
+Memory: stage 1 holds its task's arrays (~25 bytes a pair, the Documents are not kept); stage 2 the fingerprints
+of all tasks (32 bytes a pair, as records), one table (32 bytes a pair) and one chunk of candidates; stage 3 the
+arrays of the whole run (~60 bytes a pair: 0.6 GB for 10M pairs) and one pair file.
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ class _SimHashStage(PipelineStep):
 
 
 class SimHashSignature(_SimHashStage):
-    """Stage 1: per task, fingerprints in input order and sorted per-table signature files.
+    """Stage 1: per task, the fingerprints in input order (the per-table records are built by stage 2).
 
     Args:
         output_folder: where the fingerprints and tables go
@@ -96,14 +96,6 @@ class SimHashSignature(_SimHashStage):
             rows = np.empty(len(fps), FINGERPRINT)
             rows["fp"], rows["content"], rows["exact"] = fps.fp, fps.content, fps.exact
             _save(self.output_folder, f"fingerprints/{rank:05d}.npy", rows)
-            near = np.flatnonzero(~fps.exact)
-            for t, mask in enumerate(table_masks(self.config)):
-                records = np.empty(len(near), TABLE_RECORD)
-                records["fp"], records["content"] = fps.fp[near], fps.content[near]
-                records["key"] = records["fp"] & np.uint64(mask)
-                records["id"] = (np.uint64(rank) << _TASK_SHIFT) | near.astype(np.uint64)
-                records.sort(order=["key", "content", "id"])
-                _save(self.output_folder, f"table_{t:03d}/{rank:05d}.sig", records)
         return
         yield
 
@@ -131,15 +123,27 @@ class SimHashBuckets(_SimHashStage):
         if world_size > len(masks):
             raise ValueError(f"{world_size} tasks for {len(masks)} tables: use at most {len(masks)}")
         with self.track_time():
+            near = self._near_pairs()
             for t in range(rank, len(masks), world_size):
-                self.stat_update("near_pairs", value=self._table(t, masks[t]))
+                self.stat_update("near_pairs", value=self._table(near, t, masks[t]))
         return
         yield
 
-    def _table(self, t: int, mask: int) -> int:
-        files = self.input_folder.list_files(subdirectory=f"table_{t:03d}")
-        records = np.concatenate([_load(self.input_folder, f, TABLE_RECORD) for f in files] or
-                                 [np.empty(0, TABLE_RECORD)])
+    def _near_pairs(self) -> np.ndarray:
+        """(fingerprint, content, id) of the non-exact pairs of every task, key left to fill per table."""
+        parts = []
+        for f in self.input_folder.list_files(subdirectory="fingerprints"):
+            rows = _load(self.input_folder, f, FINGERPRINT)
+            near = np.flatnonzero(~rows["exact"])
+            records = np.empty(len(near), TABLE_RECORD)
+            records["fp"], records["content"] = rows["fp"][near], rows["content"][near]
+            records["id"] = (np.uint64(_task_of(f)) << _TASK_SHIFT) | near.astype(np.uint64)
+            parts.append(records)
+        return np.concatenate(parts or [np.empty(0, TABLE_RECORD)])
+
+    def _table(self, near: np.ndarray, t: int, mask: int) -> int:
+        records = near.copy()
+        records["key"] = records["fp"] & np.uint64(mask)
         records.sort(order=["key", "content", "id"])
         first = np.r_[True, records["content"][1:] != records["content"][:-1]] if len(records) else []
         reps = records[first]  # equal contents share a key: the first of each run has the smallest id
