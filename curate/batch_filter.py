@@ -31,11 +31,10 @@ from datatrove.pipeline.writers.disk_base import DiskWriter
 from datatrove.utils.batching import batched
 from datatrove.utils.typeshelper import StatHints
 
-from xplus.curate.record import REJECT_DETAIL, REJECT_REASON, REJECT_STEP
+from xplus.curate.record import FLAGS, REJECT_DETAIL, REJECT_REASON, REJECT_STEP
 
 DROP, FLAG = "drop", "flag"
 DECISIONS = (DROP, FLAG)
-FLAGS = "flags"
 #: where a block leaves the score of the rule a pair broke (a probability, a share), for its flag
 REJECT_SCORE = "reject_score"
 

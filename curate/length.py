@@ -132,6 +132,3 @@ class LengthRatioFilter(BatchFilter):
     def filter_batch(self, batch: list[Document]) -> list[bool | tuple[bool, str]]:
         decide = self.decide
         return [decide(doc, *lengths) for doc, lengths in zip(batch, self.lengths(batch), strict=True)]
-
-    def filter(self, doc: Document) -> bool | tuple[bool, str]:
-        return self.filter_batch([doc])[0]

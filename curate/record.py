@@ -29,6 +29,8 @@ from datatrove.data import Document
 
 SRC, TRG, TGT_LINE = "src", "trg", "tgt_line"
 CORPUS, FILE, LINE, EXTRA = "corpus", "file", "line", "extra"
+#: what `decision: flag` steps would have dropped the pair for (a list of {step, reason, detail, score})
+FLAGS = "flags"
 REJECT_STEP, REJECT_REASON, REJECT_DETAIL = "reject_step", "reject_reason", "reject_detail"
 
 #: the fields of the paper's unified record, in order, followed by provenance
@@ -37,17 +39,17 @@ PROVENANCE_FIELDS = (CORPUS, FILE, LINE)
 #: what the filters measured, kept in the output (when the step ran) for reports and later re-filtering
 SCORE_FIELDS = {"length_src": int, "length_trg": int, "lid_src": str, "lid_src_prob": float,
                 "lid_src_expected_prob": float, "lid_trg": str, "lid_trg_prob": float, "lid_trg_expected_prob": float,
-                "loss": float}
+                "copied_share": float, "loss": float}
 #: the score fields each measuring step writes: a row carries a step's whole group once the step ran
 SCORE_GROUPS = (("length_src", "length_trg"),
                 ("lid_src", "lid_src_prob", "lid_src_expected_prob",
                  "lid_trg", "lid_trg_prob", "lid_trg_expected_prob"),
-                ("loss",))
+                ("copied_share",), ("loss",))
 #: per-side fields, swapped with the sides when a chat runs in the pair's reverse direction
 SIDE_SWAPS = (("length_src", "length_trg"), ("lid_src", "lid_trg"), ("lid_src_prob", "lid_trg_prob"),
               ("lid_src_expected_prob", "lid_trg_expected_prob"))
 #: measured in the pair's own direction (src -> trg) only: unknown for the reverse direction
-DIRECTED_FIELDS = ("loss",)
+DIRECTED_FIELDS = ("copied_share", "loss")
 
 
 def make_pair(
@@ -109,6 +111,11 @@ def measured_fields(doc: Document) -> tuple[str, ...]:
     return tuple(f for f in SCORE_FIELDS if f in present)
 
 
+def flags_json(doc: Document) -> str:
+    """The pair's flags as a JSON array string (`[]` when none): what a `decision: flag` step would drop it for."""
+    return orjson.dumps(doc.metadata.get(FLAGS) or []).decode()
+
+
 def extra_json(doc: Document) -> str:
     """The source's extras as a JSON object string (`{}` when none): one type in every row and format."""
     return orjson.dumps(doc.metadata.get(EXTRA) or {}, option=orjson.OPT_SORT_KEYS).decode()
@@ -116,7 +123,8 @@ def extra_json(doc: Document) -> str:
 
 def unified(doc: Document, fields: Sequence[str] | None = None) -> dict[str, Any]:
     """The paper's unified record `{src, trg, src_line, tgt_line}`, then provenance, the score `fields` (default:
-    `measured_fields(doc)`; null where this pair has none) and the source's extras as a JSON object string."""
+    `measured_fields(doc)`; null where this pair has none), the flags as a JSON array string and the source's
+    extras as a JSON object string."""
     meta = doc.metadata
     row: dict[str, Any] = {
         "src": meta[SRC],
@@ -128,6 +136,7 @@ def unified(doc: Document, fields: Sequence[str] | None = None) -> dict[str, Any
         LINE: meta.get(LINE),
     }
     row.update({k: meta.get(k) for k in (measured_fields(doc) if fields is None else fields)})
+    row[FLAGS] = flags_json(doc)
     row[EXTRA] = extra_json(doc)
     return row
 

@@ -2,11 +2,11 @@
 
 `BitextJsonlWriter` / `BitextParquetWriter` write the paper's unified record (`src, trg, src_line, tgt_line`)
 plus provenance, the same columns with the same types in both formats: every row carries every column (the
-score fields of the steps that measured the writer's first pair, null where a pair has none; `extra` as a JSON
-object string). `ChatJsonlWriter` writes step 6's chats and, when it closes, its entry in LLaMA-Factory's
-`dataset_info.json` beside its folder. `RejectsWriter` writes every dropped pair with the `step` and `reason`
-that dropped it; give each dropping block its own (`rejects_writer(run_dir, "clean")`), so the rejects of a run
-sit in `rejects/<step>/` and can be counted per step.
+score fields of the steps that measured the writer's first pair, null where a pair has none; `flags` as a JSON
+array string, `extra` as a JSON object string). `ChatJsonlWriter` writes step 6's chats and, when it closes,
+its entry in LLaMA-Factory's `dataset_info.json` beside its folder. `RejectsWriter` writes every dropped pair
+with the `step` and `reason` that dropped it; give each dropping block its own (`rejects_writer(run_dir,
+"clean")`), so the rejects of a run sit in `rejects/<step>/` and can be counted per step.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from xplus.curate.record import (
     CORPUS,
     EXTRA,
     FILE,
+    FLAGS,
     LINE,
     SCORE_FIELDS,
     UNIFIED_FIELDS,
@@ -41,7 +42,8 @@ ARROW_TYPES = {int: pa.int64(), float: pa.float64(), str: pa.string()}
 def parquet_schema(fields: tuple[str, ...]) -> pa.Schema:
     """The unified record's parquet schema with the score `fields` a run measured."""
     return pa.schema([(name, pa.string()) for name in (*UNIFIED_FIELDS, CORPUS, FILE)] + [(LINE, pa.int64())]
-                     + [(name, ARROW_TYPES[SCORE_FIELDS[name]]) for name in fields] + [(EXTRA, pa.string())])
+                     + [(name, ARROW_TYPES[SCORE_FIELDS[name]]) for name in fields]
+                     + [(FLAGS, pa.string()), (EXTRA, pa.string())])
 
 
 def _fields(writer, document: Document) -> tuple[str, ...]:

@@ -3,6 +3,7 @@ datatrove's per-document `BaseFilter.run` and `JsonlWriter`."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -162,6 +163,11 @@ def test_decision_per_reason_and_accounting_balances(tmp_path):
     assert stats["flagged"] == stats["flagged_reason_1"] > 0 and stats["dropped_reason_0"] > 0
     assert "flagged_reason_0" not in stats and "dropped_reason_1" not in stats
     assert funnel.output == stats["forwarded"] == funnel.input - funnel.rejected
+    # the flags reach the output files, the same JSON array string in JSONL and parquet ("[]" when none)
+    written = [json.loads(line) for line in rows(run / "out")["00000.jsonl"].splitlines()]
+    by_line = {row["line"]: json.loads(row[FLAGS]) for row in written}
+    assert by_line[1] == [{"step": "batched-step", "reason": "reason_1", "detail": "some detail", "score": 0.25}]
+    assert by_line[3] == [] and len(by_line) == funnel.output
 
 
 def test_decision_is_checked():
