@@ -31,6 +31,14 @@ def _count(value) -> int:
     return int(value["total"] if isinstance(value, dict) else value)
 
 
+def _add_counts(first: dict[str, int], second: dict[str, int]) -> dict[str, int]:
+    """Counts by reason of two tasks added (a reason counted 0 stays)."""
+    total = dict(first)
+    for reason, n in second.items():
+        total[reason] = total.get(reason, 0) + n
+    return total
+
+
 @dataclass
 class BlockCount:
     """One pipeline block's share of the funnel."""
@@ -43,6 +51,7 @@ class BlockCount:
     reasons: dict[str, int] = field(default_factory=dict)
     records_out: int | None = None  # blocks that turn one pair into several records (templating)
     seconds: float = 0.0  # time datatrove measured in the block, all tasks together
+    flagged: dict[str, int] = field(default_factory=dict)  # kept with a reason (`decision: flag`), by reason
 
     @classmethod
     def from_stats(cls, block: dict) -> BlockCount:
@@ -53,19 +62,20 @@ class BlockCount:
         dropped = _count(stats.get("dropped", 0))
         forwarded = _count(stats.get("forwarded", total - dropped)) if kind != WRITER else total
         reasons = {k.removeprefix("dropped_"): _count(v) for k, v in stats.items() if k.startswith("dropped_")}
+        flagged = {k.removeprefix("flagged_"): _count(v) for k, v in stats.items() if k.startswith("flagged_")}
         records_out = _count(stats["records_out"]) if "records_out" in stats else None
         timing = block.get("time_stats")
         seconds = float(timing.get("total", 0.0)) if isinstance(timing, dict) else 0.0
-        return cls(name.split(":", 1)[-1].strip(), kind, total, forwarded, dropped, reasons, records_out, seconds)
+        return cls(name.split(":", 1)[-1].strip(), kind, total, forwarded, dropped, reasons, records_out, seconds,
+                   flagged)
 
     def __add__(self, other: BlockCount) -> BlockCount:
-        reasons = dict(self.reasons)
-        for reason, n in other.reasons.items():
-            reasons[reason] = reasons.get(reason, 0) + n
+        reasons, flagged = _add_counts(self.reasons, other.reasons), _add_counts(self.flagged, other.flagged)
         both_none = self.records_out is None and other.records_out is None
         records_out = None if both_none else (self.records_out or 0) + (other.records_out or 0)
         return BlockCount(self.name, self.kind, self.total + other.total, self.forwarded + other.forwarded,
-                          self.dropped + other.dropped, reasons, records_out, self.seconds + other.seconds)
+                          self.dropped + other.dropped, reasons, records_out, self.seconds + other.seconds,
+                          flagged)
 
 
 @dataclass
@@ -169,6 +179,9 @@ class Funnel:
         rows = ["| block | in | out | dropped | time (s) | reasons |", "|---|---:|---:|---:|---:|---|"]
         for b in self.blocks:
             reasons = ", ".join(f"{k} {v}" for k, v in sorted(b.reasons.items(), key=lambda kv: -kv[1]))
+            if b.flagged:
+                kept = ", ".join(f"{k} {v}" for k, v in sorted(b.flagged.items(), key=lambda kv: -kv[1]))
+                reasons = f"{reasons}; flagged (kept): {kept}" if reasons else f"flagged (kept): {kept}"
             if b.records_out is not None:
                 reasons = f"{b.records_out} chat records out"
             seconds = f"{b.seconds:.2f}" if b.seconds else "-"

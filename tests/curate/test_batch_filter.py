@@ -163,6 +163,8 @@ def test_decision_per_reason_and_accounting_balances(tmp_path):
     assert stats["flagged"] == stats["flagged_reason_1"] > 0 and stats["dropped_reason_0"] > 0
     assert "flagged_reason_0" not in stats and "dropped_reason_1" not in stats
     assert funnel.output == stats["forwarded"] == funnel.input - funnel.rejected
+    row = next(line for line in funnel.table().splitlines() if line.startswith("| batched"))
+    assert row.endswith(f"reason_0 {stats['dropped_reason_0']}; flagged (kept): reason_1 {stats['flagged_reason_1']} |")
     # the flags reach the output files, the same JSON array string in JSONL and parquet ("[]" when none)
     written = [json.loads(line) for line in rows(run / "out")["00000.jsonl"].splitlines()]
     by_line = {row["line"]: json.loads(row[FLAGS]) for row in written}
