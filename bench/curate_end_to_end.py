@@ -1,9 +1,11 @@
 """Curation end to end: the demo and a >= 200k-pair run, per-block time and pairs/s; local vs SLURM overhead.
 
 - demo: `xplus curate run demo` (the bundled sample, steps 1-4 and 6; the loss step needs a model)
-- big: the same steps over >= 200k pairs made from real ones (../shared/data GlobalVoices, TICO-19, Tatoeba,
-  ELRC): pair k joins two real pairs of the same direction (source i + source j, target i + target j), so
-  the pairs are real text, distinct (not near-duplicates the dedup would remove), about twice as long; 1 task
+- big: the recipe's default CPU steps (clean, length, consistency, untranslated, dedup, lid, decontaminate
+  against the shared FLORES-200, template) over >= 200k pairs made from real ones (../shared/data GlobalVoices,
+  TICO-19, Tatoeba, ELRC): pair k joins two real pairs of the same direction (source i + source j, target i +
+  target j), so the pairs are real text, distinct (not near-duplicates the dedup would remove), about twice as
+  long; 1 task
 - SLURM (when a cluster answers `scontrol ping`): the demo with 2 tasks on the local executor and on SLURM,
   wall time of each (the SLURM time includes scheduling, 4 dependent stages and the waits)
 
@@ -39,7 +41,8 @@ SOURCES = [  # (folder, source file, target file, source lang, target lang)
     ("tatoeba-laser-v1/deu-eng", "tatoeba.deu-eng.eng", "tatoeba.deu-eng.deu", "en", "de"),
     ("opus-elrc-2922/en-ru", "ELRC_2922.en-ru.en", "ELRC_2922.en-ru.ru", "en", "ru"),
 ]
-STEPS = "steps:\n  clean: {}\n  length: {}\n  consistency: {}\n  dedup: {}\n  lid: {}\n  template: {}\n"
+STEPS = ("steps:\n  clean: {}\n  length: {}\n  consistency: {}\n  untranslated: {}\n  dedup: {}\n  lid: {}\n"
+         "  decontaminate: {}\n  template: {}\n")
 
 
 def big_recipe(work: Path, n: int) -> tuple[Path, int]:
@@ -60,7 +63,8 @@ def big_recipe(work: Path, n: int) -> tuple[Path, int]:
         total += per_source
         sources.append(f"  - reader: moses\n    path: {out}\n    src_lang: {src_lang}\n    tgt_lang: {tgt_lang}\n")
     recipe = work / "big.yaml"
-    recipe.write_text("name: big\nsources:\n" + "".join(sources) + STEPS + "output:\n  formats: [jsonl]\n")
+    recipe.write_text(f"name: big\nflores: {shared_data_dir() / 'flores200'}\nsources:\n" + "".join(sources) + STEPS
+                      + "output:\n  formats: [jsonl]\n")
     return recipe, total
 
 
