@@ -14,6 +14,7 @@ release root, read by `xplus.curate.flores.Flores` in any of its layouts (FLORES
 from __future__ import annotations
 
 import unicodedata
+from functools import lru_cache
 from pathlib import Path
 
 import regex
@@ -55,7 +56,11 @@ def _units(text: str, mode: str) -> list[str]:
         if mode == CHAR:
             return list(text.lower().translate(_ASCII_DROP_WITH_SPACES))
         return text.lower().translate(_ASCII_DROP_IN_WORDS).split()
-    return [u for u in map(_normalise, segment(text, mode)) if u]
+    return [u for u in map(_normalise_unit, segment(text, mode)) if u]
+
+
+#: `_normalise` of one unit, remembered for the most recent units (words and characters repeat across texts)
+_normalise_unit = lru_cache(maxsize=1 << 16)(_normalise)
 
 
 def _ngrams(units: list[str], n: int) -> list[int]:
