@@ -4,8 +4,11 @@ working tree, and compare every row each run wrote (curated pairs, chats, reject
 Three runs per side: the demo as shipped; with FLORES (`--flores <shared>/flores200`: decontamination on); and
 with FLORES on 2 tasks (the multi-stage SimHash path). The base commit is checked out with `git worktree` and
 imported through a `PYTHONPATH` folder whose `xplus/` links to its package folders, so the editable install of
-the working tree is not used for it. Rows are compared as multisets of canonical JSON (parquet rows included),
-so only the decisions and the row contents count, not the order of files or timings.
+the working tree is not used for it; the after side (a commit, or the working tree's package files copied) is
+checked out at the same path once the before side is done, since where the bundled files are decides which task
+reads which source (and so the representative a multi-task SimHash reject names). Runs use PYTHONHASHSEED=0.
+Rows are compared as multisets of canonical JSON (parquet rows included), so only the decisions and the row
+contents count, not the order of files or timings.
 
 Then every real pair of the shared samples (ParaCrawl, GlobalVoices, TICO-19, Tatoeba; `simhash_data.real_pairs`, ~33k)
 goes through the SimHash decisions (both policies, one batch) and the FLORES decontaminator (against the shared
@@ -23,6 +26,7 @@ import argparse
 import collections
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -78,29 +82,42 @@ def configurations() -> dict[str, list[str]]:
             "demo + FLORES, 2 tasks": ["--flores", flores, "--tasks", "2", "--workers", "1"]}
 
 
-def commit_pythonpath(commit: str, scratch: Path, name: str) -> str:
-    """A PYTHONPATH folder whose `xplus/` is the package folders of `commit` (a detached worktree)."""
-    tree = scratch / f"{name}-tree"
-    subprocess.run(["git", "-C", str(REPO_ROOT), "worktree", "add", "--detach", str(tree), commit], check=True,
-                   capture_output=True)
-    shim = scratch / f"{name}-path" / "xplus"
-    shim.mkdir(parents=True)
+def checkout(commit: str | None, scratch: Path) -> str:
+    """A PYTHONPATH folder whose `xplus/` is the package folders of `commit`, checked out at `scratch/tree` (a
+    detached worktree), or, for None, of the working tree copied there. Both sides of a comparison are checked
+    out at the same path, one after the other: a run's outputs depend on where its bundled files are (the path of
+    a source decides which task reads it, and so the `task t index i` a SimHash reject names)."""
+    tree = scratch / "tree"
+    subprocess.run(["git", "-C", str(REPO_ROOT), "worktree", "add", "--detach", str(tree), commit or "HEAD"],
+                   check=True, capture_output=True)
+    if commit is None:
+        for package in PACKAGES:
+            shutil.rmtree(tree / package)
+            shutil.copytree(REPO_ROOT / package, tree / package, ignore=shutil.ignore_patterns("__pycache__"))
+    shim = scratch / "path" / "xplus"
+    shim.mkdir(parents=True, exist_ok=True)
     for package in PACKAGES:
+        (shim / package).unlink(missing_ok=True)
         (shim / package).symlink_to(tree / package)
     return str(shim.parent)
 
 
-def run_demo(args: list[str], out: Path, pythonpath: str | None) -> None:
-    env = {**os.environ, "PYTHONPATH": pythonpath} if pythonpath else dict(os.environ)
+def remove_checkout(scratch: Path) -> None:
+    subprocess.run(["git", "-C", str(REPO_ROOT), "worktree", "remove", "--force", str(scratch / "tree")],
+                   capture_output=True)
+
+
+def run_demo(args: list[str], out: Path, pythonpath: str) -> None:
+    env = {**os.environ, "PYTHONPATH": pythonpath, "PYTHONHASHSEED": "0"}
     done = subprocess.run([sys.executable, "-m", "xplus.pipelines.cli", "curate", "run", "demo", *args, "-o", str(out),
                            "--overwrite"], env=env, capture_output=True, text=True, cwd=out.parent)
     if done.returncode:
         raise SystemExit(f"demo run {args} failed ({out}):\n{done.stderr[-3000:]}")
 
 
-def digests(pairs_file: Path, pythonpath: str | None) -> dict[str, list]:
+def digests(pairs_file: Path, pythonpath: str) -> dict[str, list]:
     """{check: [dropped, near pairs, digest]} of every real pair, computed with the code on `pythonpath`."""
-    env = {**os.environ, "PYTHONPATH": pythonpath} if pythonpath else dict(os.environ)
+    env = {**os.environ, "PYTHONPATH": pythonpath, "PYTHONHASHSEED": "0"}
     done = subprocess.run([sys.executable, "-c", DIGEST, str(pairs_file), str(shared_data_dir() / "flores200")],
                           env=env, capture_output=True, text=True)
     if done.returncode:
@@ -108,14 +125,8 @@ def digests(pairs_file: Path, pythonpath: str | None) -> dict[str, list]:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def real_data_rows(scratch: Path, before_path: str, after_path: str | None) -> list[str]:
-    from simhash_data import real_pairs
-
-    pairs = real_pairs()
-    pairs_file = scratch / "pairs.json"
-    pairs_file.write_text(json.dumps(pairs, ensure_ascii=False), encoding="utf-8")
-    before, after = digests(pairs_file, before_path), digests(pairs_file, after_path)
-    return [f"## Every real pair of the shared samples ({len(pairs):,})", "",
+def real_data_rows(count: int, before: dict[str, list], after: dict[str, list]) -> list[str]:
+    return [f"## Every real pair of the shared samples ({count:,})", "",
             "| check | dropped before | after | near pairs before | after | digest before | after | identical |",
             "|---|---:|---:|---:|---:|---|---|---|"] + [
         f"| {check} | {before[check][0]:,} | {after[check][0]:,} | {before[check][1]} | {after[check][1]} | "
@@ -145,6 +156,35 @@ def compare(base: Path, after: Path) -> list[str]:
             f"{'yes' if before[kind] == now[kind] else '**no**'} |" for kind in sorted(set(before) | set(now))]
 
 
+def compare_sides(scratch: Path, base: str, after: str | None) -> list[str]:
+    """Every configuration's outputs and the real pairs' digests with `base`'s code, then `after`'s (None: the
+    working tree), each checked out at the same path; the tables comparing them."""
+    from simhash_data import real_pairs
+
+    pairs = real_pairs()
+    pairs_file = scratch / "pairs.json"
+    pairs_file.write_text(json.dumps(pairs, ensure_ascii=False), encoding="utf-8")
+    found = {}
+    for side, commit in (("before", base), ("after", after)):
+        pythonpath = checkout(commit, scratch)
+        try:
+            for name, options in configurations().items():
+                run_demo(options, scratch / f"{side}-{slug(name)}", pythonpath)
+            found[side] = digests(pairs_file, pythonpath)
+        finally:
+            remove_checkout(scratch)
+    lines = []
+    for name, options in configurations().items():
+        lines += [f"## {name} (`{' '.join(options) or 'no options'}`)", "",
+                  "| output | rows before | rows after | identical |", "|---|---:|---:|---|",
+                  *compare(scratch / f"before-{slug(name)}", scratch / f"after-{slug(name)}"), ""]
+    return lines + real_data_rows(len(pairs), found["before"], found["after"])
+
+
+def slug(name: str) -> str:
+    return name.replace(" ", "").replace(",", "-").replace("+", "-")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--base", required=True, help="the commit before the change")
@@ -157,21 +197,7 @@ def main() -> int:
     lines = [f"# Same decisions: demo outputs at {args.base} (before) and {after} (after)", ""]
     with tempfile.TemporaryDirectory() as scratch:
         scratch = Path(scratch)
-        before_path = commit_pythonpath(args.base, scratch, "before")
-        after_path = commit_pythonpath(args.after, scratch, "after") if args.after else None
-        try:
-            for name, options in configurations().items():
-                slug = name.replace(" ", "").replace(",", "-").replace("+", "-")
-                run_demo(options, scratch / f"before-{slug}", before_path)
-                run_demo(options, scratch / f"after-{slug}", after_path)
-                lines += [f"## {name} (`{' '.join(options) or 'no options'}`)", "",
-                          "| output | rows before | rows after | identical |", "|---|---:|---:|---|",
-                          *compare(scratch / f"before-{slug}", scratch / f"after-{slug}"), ""]
-            lines += real_data_rows(scratch, before_path, after_path)
-        finally:
-            for tree in scratch.glob("*-tree"):
-                subprocess.run(["git", "-C", str(REPO_ROOT), "worktree", "remove", "--force", str(tree)],
-                               capture_output=True)
+        lines += compare_sides(scratch, args.base, args.after)
     text = "\n".join(lines)
     print(text)
     if args.out:
