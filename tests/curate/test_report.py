@@ -38,7 +38,7 @@ from xplus.curate.report_plots import (
 from xplus.pipelines.cli import main
 from xplus.pipelines.run import merge_thresholds
 
-PIPELINE_ORDER = ["clean", "length", "consistency", "dedup", "lid"]
+PIPELINE_ORDER = ["clean", "length", "consistency", "untranslated", "dedup", "lid"]
 
 
 @pytest.fixture(scope="module")
@@ -60,8 +60,9 @@ def test_funnel_keeps_sources_apart_and_only_narrows(report):
     readers = [b for b in funnel.blocks if b.kind == READER]
     assert [t.get_text() for t in sources.get_yticklabels()] == [b.name.removeprefix("📖 ") for b in readers]
     labels = [t.get_text() for t in steps.get_yticklabels()]
-    assert labels == ["input (4 sources)", "Bitext cleaner", "Length / ratio", "Pair consistency", "SimHash dedup",
-                      "fastText LID"]  # no reader, writer or templater among the steps
+    # no reader, writer or templater among the steps
+    assert labels == ["input (4 sources)", "Bitext cleaner", "Length / ratio", "Pair consistency",
+                      "Untranslated spans", "SimHash dedup", "fastText LID"]
     kept = [bar.get_width() for bar in steps.patches[: len(labels)]]
     dropped = [bar.get_width() for bar in steps.patches[len(labels): 2 * len(labels)]]
     assert kept[0] == funnel.input == 1300 and kept[-1] == funnel.output
@@ -189,7 +190,8 @@ def test_thresholds_of_earlier_runs_are_read_in_todays_spelling(tmp_path):
 def test_markdown_lists_steps_in_pipeline_order(report):
     assert report.steps() == PIPELINE_ORDER  # the demo's steps each drop pairs
     header = report.per_direction().splitlines()[0]
-    assert header == "| direction | input | - clean | - length | - consistency | - dedup | - lid | kept | kept % |"
+    steps = " | ".join(f"- {step}" for step in PIPELINE_ORDER)
+    assert header == f"| direction | input | {steps} | kept | kept % |"
 
 
 # -- report.html -------------------------------------------------------------------------------------------------
@@ -256,7 +258,7 @@ def test_html_is_one_self_contained_file(report):
     assert html.count('class="reason"') == len(report.reject_counts())
     assert "GlobalVoices.en:172" in html
     assert '<td lang="en-Latn">' in html and '<td lang="zh-Hans">' in html  # CJK glyphs picked by language
-    assert page.tables["directions"][0][2:7] == [f"− {s}" for s in PIPELINE_ORDER]
+    assert page.tables["directions"][0][2:2 + len(PIPELINE_ORDER)] == [f"− {s}" for s in PIPELINE_ORDER]
 
 
 def _chromium() -> str:
