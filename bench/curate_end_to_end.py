@@ -101,6 +101,21 @@ def table(title: str, run_dir: Path, wall: float) -> list[str]:
     return lines + [""]
 
 
+def size(folder: Path) -> int:
+    return sum(f.stat().st_size for f in folder.rglob("*") if f.is_file())
+
+
+def disk_table(data: Path, work: Path, one: float, two: float) -> list[str]:
+    """2 tasks vs 1, and what the multi-stage run keeps in `work/` (kept with --keep-work; nothing in it is
+    deleted before the run ends, so this is its peak) against the input's size."""
+    input_size, parts = size(data), {sub.name: size(sub) for sub in sorted(work.iterdir()) if sub.is_dir()}
+    lines = [f"2 tasks: {one / two:.2f}x the 1-task wall time. `work/` of the 2-task run at its end (its peak): "
+             f"{sum(parts.values()) / 1e6:,.1f} MB for {input_size / 1e6:,.1f} MB of input "
+             f"({sum(parts.values()) / input_size:.2f}x)", "", "| work/ folder | MB | x input |", "|---|---:|---:|"]
+    lines += [f"| {name} | {n / 1e6:,.1f} | {n / input_size:.2f} |" for name, n in parts.items()]
+    return lines + [""]
+
+
 def slurm_up() -> bool:
     return shutil.which("scontrol") is not None and subprocess.run(["scontrol", "ping"],
                                                                    capture_output=True).returncode == 0
@@ -118,7 +133,11 @@ def main() -> None:
     try:
         lines += table("demo (bundled sample, 1 task)", work / "demo", run("demo", work / "demo"))
         recipe, _ = big_recipe(work, args.pairs)
-        lines += table("big (pairs joined from real ones, 1 task)", work / "big", run(str(recipe), work / "big"))
+        one = run(str(recipe), work / "big")
+        lines += table("big (pairs joined from real ones, 1 task)", work / "big", one)
+        two = run(str(recipe), work / "big2", "--tasks", "2", "--workers", "2", "--keep-work")
+        lines += table("big, 2 tasks on 2 workers (multi-stage SimHash: 4 stages)", work / "big2", two)
+        lines += disk_table(work / "data", work / "big2" / "work", one, two)
         if slurm_up():
             local = run("demo", work / "demo-local2", "--tasks", "2", "--workers", "1")
             slurm = run("demo", work / "demo-slurm2", "--tasks", "2", "--executor", "slurm", "--partition", "debug",
