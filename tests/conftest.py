@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 
 # the tests never reach the network: Hub libraries must not try (and wait) either
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -19,6 +20,15 @@ from xplus.pipelines.shared_data import shared_data_dir
 __all__ = ["REPO_ROOT", "block_stats", "run_pipeline", "shared_data_dir"]
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def fresh_accelerate_state():
+    """accelerate keeps one process-wide state: a test whose trainer set it up (TRL's SFTTrainer picks its own
+    mixed precision) would make every later `Accelerator(...)` with other settings raise. Each test starts clean."""
+    yield
+    if "accelerate.state" in sys.modules:
+        sys.modules["accelerate.state"].AcceleratorState._reset_state(reset_partial_state=True)
 
 
 @pytest.fixture(scope="session")
