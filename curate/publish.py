@@ -119,13 +119,11 @@ def build_dataset_folder(run_dir: str | Path, out_dir: str | Path, license: str 
     return out_dir
 
 
-def dataset_card(run_dir: Path, kind: str, configs: dict[str, int], languages: list[str], funnel: str,
-                 license: str, pretty_name: str, sources: list[str]):
-    """The card: Hub metadata (a default config `all` holding every pair, then one config per pair) and the run's
-    recipe, funnel, thresholds and sources, with local paths scrubbed."""
-    from huggingface_hub import DatasetCard, DatasetCardData
+def card_data(configs: dict[str, int], languages: list[str], license: str, pretty_name: str):
+    """The card's Hub metadata: a default config `all` holding every pair, then one config per pair."""
+    from huggingface_hub import DatasetCardData
 
-    data = DatasetCardData(
+    return DatasetCardData(
         language=languages, license=license, pretty_name=pretty_name,
         size_categories=size_category(sum(configs.values())),
         task_categories=["translation", "text-generation"], multilinguality="multilingual",
@@ -135,20 +133,34 @@ def dataset_card(run_dir: Path, kind: str, configs: dict[str, int], languages: l
         + [{"config_name": name, "data_files": [{"split": "train", "path": f"data/{name}/*.parquet"}]}
            for name in configs],
     )
+
+
+def thresholds_table(run_dir: Path) -> str:
+    """The run's loss thresholds as a Markdown table ("" when the loss filter did not run)."""
     thresholds = run_dir / "loss_thresholds.json"
-    threshold_rows = ""
-    if thresholds.exists():
-        table = json.loads(thresholds.read_text())
-        threshold_rows = "\n".join(["| direction | loss threshold |", "|---|---:|"]
-                                   + [f"| {d} | {t:.4f} |" for d, t in sorted(table.items())])
+    if not thresholds.exists():
+        return ""
+    table = json.loads(thresholds.read_text())
+    return "\n".join(["| direction | loss threshold |", "|---|---:|"]
+                     + [f"| {d} | {t:.4f} |" for d, t in sorted(table.items())])
+
+
+def dataset_card(run_dir: Path, kind: str, configs: dict[str, int], languages: list[str], funnel: str,
+                 license: str, pretty_name: str, sources: list[str]):
+    """The card: Hub metadata (`card_data`) and the run's recipe, funnel, thresholds and sources, with local paths
+    scrubbed."""
+    from huggingface_hub import DatasetCard
+
+    threshold_rows = thresholds_table(run_dir)
     recipe = run_dir / "recipe.yaml"
     counts = "\n".join(f"| {name} | {n:,} |" for name, n in configs.items())
     body = f"""
 # {pretty_name}
 
 Translation instruction data curated with [xplus](https://arxiv.org/abs/2510.09189) (the Qwen3-XPlus recipe):
-unify, clean, length/ratio filter, SimHash near-duplicate removal, fastText language ID, NLLB loss filter
-(when configured), FLORES decontamination (when configured) and instruction templating. Each row is
+unify, clean, length/ratio filter, pair consistency, untranslated spans, SimHash near-duplicate removal,
+fastText language ID, NLLB loss filter (when configured), FLORES decontamination (when configured) and
+instruction templating. Each row is
 {"a chat (`messages`: user instruction, assistant translation) with the pair it came from"
  if kind == "chats" else "a translation pair"} and its provenance (`corpus`, `file`, `line`).
 
@@ -188,7 +200,8 @@ Check the licences of these sources before use; derived data inherits their term
 {CITATION}
 ```
 """
-    return DatasetCard.from_template(data, template_str="---\n{{ card_data }}\n---\n" + scrub_local_paths(body))
+    metadata = card_data(configs, languages, license, pretty_name)
+    return DatasetCard.from_template(metadata, template_str="---\n{{ card_data }}\n---\n" + scrub_local_paths(body))
 
 
 def push(folder: str | Path, repo_id: str, private: bool = False, token: str | None = None,

@@ -123,6 +123,3 @@ class LossFilter(BatchFilter):
             return False, "high_loss"
         self.stat_update(f"kept_{threshold.src}-{threshold.trg}")
         return True
-
-    def filter(self, doc: Document) -> bool | tuple[bool, str]:
-        return self.filter_batch([doc])[0]
