@@ -9,17 +9,10 @@ recipe languages), replicated to `--pairs`. Measured, best of `--repeat` each, 1
   `thresholds: [0, 0]`) scoring and accepting the same pairs, in memory, model loaded before the clock starts
   (and xplus's prediction cache empty: a new filter each run), and with the cache off, which predicts every side
   as OpusFilter does;
-- (b) steps 1-4 vs `OpusFilter(config).execute_steps()` reading the same Moses files: `remove_duplicates`, then
-  `filter` with `LengthFilter(min_length=2, unit=word|char)`, `LengthRatioFilter(threshold=3.33)` and
-  `FastTextFilter`, writing the kept pairs. xplus in a datatrove `LocalPipelineExecutor`, three ways:
-  equivalent work (`MosesReader -> LengthRatioFilter -> SimHashDedup -> LanguageIdFilter -> BitextJsonlWriter`, no
-  cleaner, no rejects: OpusFilter has neither), the same with 2 tasks on 2 workers (each language pair's file is
-  read by one task, files spread so both tasks get as many bytes, and SimHash runs per task: exact duplicates
-  never cross language pairs, but a few near duplicates do, so 2 tasks keep a handful more pairs; the recipe's
-  multi-stage SimHash would make it exact), and the recipe's full work (`Cleaner` added, rejects written).
-  OpusFilter twice: 1 process (the baseline of the 1.5x goal) and `default_n_jobs: 2` (each filter step split
-  over 2 forked processes), the equal-resource comparison for the 2-task row. The table's notes say exactly
-  what each row runs.
+- (b) steps 1-4 vs `OpusFilter(config).execute_steps()` reading the same Moses files (`remove_duplicates`, then
+  `filter` with `LengthFilter`, `LengthRatioFilter` and `FastTextFilter`), kept pairs written. xplus in a datatrove
+  `LocalPipelineExecutor`: the equivalent work on 1 and 2 tasks, with the cleaner and rejects, and the recipe's
+  default CPU work; OpusFilter on 1 process and with `default_n_jobs: 2`. The table's notes say what each row runs.
 
 Usage: python bench/vs_opusfilter.py [--pairs 100000] [--repeat 3] [--opusfilter-python .bench/opusfilter/bin/python]
 """
@@ -39,6 +32,7 @@ from pathlib import Path
 import multiprocess
 from datatrove.executor import LocalPipelineExecutor
 from datatrove.pipeline.base import PipelineStep
+from vs_opusfilter_notes import ROW_NOTES, profile_section  # this folder's module (the notes under the tables)
 
 from xplus.curate.clean import Cleaner
 from xplus.curate.consistency import ConsistencyFilter
@@ -365,43 +359,9 @@ def main() -> None:
         "",
         *targets(lid, pipeline),
         *table("(b) steps 1-4, Moses files in, kept pairs out", pipeline, len(pairs), OPUSFILTER_BASELINE),
-        "What each row of (b) runs (every row reads the same Moses files, one file pair per language pair, and "
-        "writes the kept pairs; the clock covers the whole run, worker start and model loading included):",
-        "",
-        "- xplus, 1 task: one datatrove `LocalPipelineExecutor` task in this process, `MosesReader`s -> "
-        "`LengthRatioFilter` -> `SimHashDedup` -> `LanguageIdFilter` -> `BitextJsonlWriter`; no cleaner, no rejects "
-        "written (OpusFilter has neither);",
-        "- xplus, 2 tasks: the same blocks, 2 tasks on 2 worker processes; each file pair is read by one task (the "
-        "largest first, each to the task with the fewest bytes so far) and SimHash runs per task, so the few near "
-        "duplicates across language pairs on different tasks are kept (the recipe's multi-stage SimHash would "
-        f"drop them). Workers are forked from datatrove's forkserver with the xplus modules already imported: "
-        f"starting it costs {cold_start:.2f} s once per process, outside the clock, as OpusFilter's jobs are "
-        "forked from its running process;",
-        "- xplus, cleaner + rejects: the 1-task row plus the `Cleaner` (ftfy, HTML, Unicode, whitespace) and every "
-        "dropped pair written with its step and reason;",
-        "- xplus, recipe's default CPU work: the recipe's default steps in its order, 1 task: `Cleaner`, "
-        "`LengthRatioFilter`, `ConsistencyFilter`, `SimHashDedup`, `LanguageIdFilter`, `FloresDecontaminator` "
-        "(shared FLORES-200 dev+devtest: it drops the FLORES pairs of the input, about a third of it), "
-        "`BitextJsonlWriter`, `InstructionTemplater` (both directions) and `ChatJsonlWriter`, every dropped pair "
-        "written with its step and reason; it does more than OpusFilter's equivalent work, and is compared with it;",
-        "- OpusFilter, 1 process (the baseline of the issue's 1.5x goal): `OpusFilter(config).execute_steps()` in its "
-        "venv, per language pair `remove_duplicates`, then `filter` with `LengthFilter`, `LengthRatioFilter` and "
-        "`FastTextFilter`;",
-        "- OpusFilter, `default_n_jobs: 2`: the same, with each `filter` step's files split in 2 parts filtered by 2 "
-        "forked processes and merged (`remove_duplicates` stays one process); the equal-resource comparison for the "
-        "2-task row.",
-        "",
-        "Kept counts differ by design: xplus drops near duplicates (SimHash), and a pair for LID only when lid.176 "
-        "is sure a side is another language (p >= 0.4) and finds its expected one unlikely (p < 0.1; "
-        "`bench/results/quality_paracrawl.md`); OpusFilter drops exact duplicates and every pair with a side whose "
-        "top label is another language.",
+        ROW_NOTES.format(cold_start=cold_start),
     ]
-    profile = args.out.parent / "profile_recipe.md"
-    if profile.exists():  # bench/profile_recipe.py's tables, before and after the changes
-        lines += ["", "## Where the recipe's time goes (`bench/profile_recipe.py`, copied from "
-                  "`bench/results/profile_recipe.md`)", "",
-                  *[line.replace("## ", "### ", 1) if line.startswith("## ") else line
-                    for line in profile.read_text().splitlines()[1:]]]
+    lines += profile_section(args.out.parent / "profile_recipe.md")
     text = "\n".join(lines) + "\n"
     print(text)
     args.out.parent.mkdir(parents=True, exist_ok=True)
