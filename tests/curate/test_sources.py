@@ -21,7 +21,6 @@ from xplus.curate.record import sides
 from xplus.curate.sources import source_folder, source_info
 from xplus.curate.writers import rejects_writer
 
-from .. import http_server
 from ..http_server import serve
 
 NLLB_BN = "ben_Beng-eng_Latn.gz"
@@ -62,12 +61,6 @@ def build_layouts(bitext: Path, root: Path) -> Path:
     hub.parent.mkdir(parents=True)
     shutil.copyfile(root / OPUS100, hub)
     return root
-
-
-@pytest.fixture
-def hub_mirror(monkeypatch):
-    """`hf://` paths answered by the test server (`HF_ENDPOINT`)."""
-    yield from http_server.hub_mirror(monkeypatch)
 
 
 @pytest.fixture(scope="module")

@@ -49,12 +49,6 @@ def served_recipe(url: str, tmp_path: Path, extra_sources: list[dict] = ()) -> P
     return path
 
 
-@pytest.fixture
-def hub_mirror(monkeypatch):
-    """`hf://` paths answered by the test server (`HF_ENDPOINT`)."""
-    yield from http_server.hub_mirror(monkeypatch)
-
-
 @pytest.fixture(scope="module")
 def server(bitext, tmp_path_factory):
     root = build_layouts(bitext, tmp_path_factory.mktemp("published"))
