@@ -135,14 +135,20 @@ def rule_alone(docs: list, rule: str) -> set[int]:
     return kept_indices([Cleaner(drop_mojibake=False), ConsistencyFilter(**args, decision="drop")], docs)
 
 
-def opusfilter(docs: list, python: Path) -> dict[str, set[int]]:
-    with tempfile.TemporaryDirectory(prefix="xplus-quality-") as work:
+def opusfilter_on_docs(docs: list, python: Path, script: str) -> dict:
+    """Run an OpusFilter `script` in its venv on the pairs (JSONL with OpusFilter's language labels, and the same
+    lid.176 file xplus uses); its JSON answer."""
+    with tempfile.TemporaryDirectory(prefix="xplus-opusfilter-") as work:
         path = Path(work) / "pairs.jsonl"
         with open(path, "w", encoding="utf-8") as f:
             for doc in docs:
                 f.write(json.dumps({"l1": opus_code(doc.metadata["src"]), "l2": opus_code(doc.metadata["trg"]),
                                     "src": doc.text, "trg": doc.metadata["tgt_line"]}, ensure_ascii=False) + "\n")
-        kept = run_opusfilter(python, OPUSFILTER_QUALITY, str(path), str(bundled_lid176_path()))
+        return run_opusfilter(python, script, str(path), str(bundled_lid176_path()))
+
+
+def opusfilter(docs: list, python: Path) -> dict[str, set[int]]:
+    kept = opusfilter_on_docs(docs, python, OPUSFILTER_QUALITY)
     everything = set(range(len(docs)))
     return {"2 clean": everything, "consistency": everything,
             **{step: set(indices) for step, indices in kept.items()}}

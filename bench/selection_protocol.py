@@ -24,18 +24,16 @@ import argparse
 import copy
 import json
 import platform
-import tempfile
 import time
 from collections import Counter
 from pathlib import Path
 
-from quality_paracrawl import GOOD, kept_indices, labelled_pairs, measure, opusfilter
+from quality_paracrawl import GOOD, kept_indices, labelled_pairs, measure, opusfilter, opusfilter_on_docs
 from selection_rules import candidates, defaults_pipeline
-from vs_opusfilter import SHARED, opus_code, opusfilter_python, run_opusfilter
+from vs_opusfilter import SHARED, opusfilter_python
 
 from xplus.curate.clean import Cleaner
 from xplus.curate.languages import RECIPE_LANGUAGES, normalize
-from xplus.curate.lid import bundled_lid176_path
 from xplus.curate.record import make_pair
 
 CHOOSE, HELD = ("ces", "deu", "fra"), ("spa", "hun")
@@ -207,13 +205,7 @@ print(json.dumps(out))
 
 
 def opusfilter_curves(docs: list, python: Path) -> dict[str, dict[str, set[int]]]:
-    with tempfile.TemporaryDirectory(prefix="xplus-protocol-") as work:
-        path = Path(work) / "pairs.jsonl"
-        with open(path, "w", encoding="utf-8") as f:
-            for doc in docs:
-                f.write(json.dumps({"l1": opus_code(doc.metadata["src"]), "l2": opus_code(doc.metadata["trg"]),
-                                    "src": doc.text, "trg": doc.metadata["tgt_line"]}, ensure_ascii=False) + "\n")
-        found = run_opusfilter(python, OPUSFILTER_CURVES, str(path), str(bundled_lid176_path()))
+    found = opusfilter_on_docs(docs, python, OPUSFILTER_CURVES)
     return {name: {t: set(kept) for t, kept in grid.items()} for name, grid in found.items()}
 
 
