@@ -141,11 +141,12 @@ def validate_dataclass(cls: type, raw: dict[str, Any]):
 
 def missing_local_path(reference: str) -> str | None:
     """What is wrong with `reference` (a model or dataset given as a local path or a Hub id) when it is written
-    as a local path (absolute, `./`, `../`, `~`, more than one `/`) and nothing is there; else None. Without this
-    check the Hub client answers a missing folder with "Repo id must use alphanumeric chars"."""
+    as a local path (absolute, starting with `.` or `~`, more than one `/`) and nothing is there; else None
+    (a Hub id never starts with `.`). Without this check the Hub client answers a missing folder with "Repo id
+    must use alphanumeric chars"."""
     if not reference or "://" in reference or Path(reference).expanduser().exists():
         return None
-    if reference.startswith(("/", "./", "../", "~", ".\\")) or reference.count("/") > 1 or "\\" in reference:
+    if reference.startswith(("/", ".", "~")) or reference.count("/") > 1 or "\\" in reference:
         return f"{reference}: no such file or folder (a local path; a Hub id reads ORG/NAME)"
     return None
 

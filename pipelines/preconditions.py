@@ -12,6 +12,7 @@ import shutil
 from pathlib import Path
 
 from xplus.curate.errors import ConfigError, DataError
+from xplus.curate.typed import missing_local_path
 from xplus.pipelines.safety import input_files, is_remote, local_input
 
 #: disk a run takes per byte of (uncompressed) input, measured on the bundled demo (`--tasks 2`: work/ 8.1x,
@@ -74,16 +75,12 @@ def check_flores(recipe) -> None:
                                         f"{source.options[side]!r}: expected one of {', '.join(map(str, candidates))}")
 
 
-def _looks_like_path(name: str) -> bool:
-    return name.startswith(("/", ".", "~")) or name.count("/") > 1 or os.sep in name and Path(name).exists()
-
-
 def check_model(key: str, name: str, repo_type: str = "model") -> None:
     """A local model folder exists, or a Hub id is reachable (or cached when offline)."""
     if Path(name).expanduser().exists():
         return
-    if _looks_like_path(name):
-        raise ConfigError(f"{key}: {name}: no such file or folder (a local model path)")
+    if problem := missing_local_path(name):
+        raise ConfigError(f"{key}: {problem}")
     check_hub_repo(key, name, repo_type)
 
 
