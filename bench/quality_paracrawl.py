@@ -47,8 +47,8 @@ from xplus.curate.lid import (
     bundled_lid176_path,
 )
 from xplus.curate.readers.tsv import PARACRAWL_V3_COLUMNS, TsvReader
+from xplus.curate.rules import rule_steps
 from xplus.curate.simhash import SimHashConfig, SimHashDedup
-from xplus.curate.untranslated import UntranslatedFilter
 
 FLORES_DEV = PARACRAWL.parents[1] / "flores200" / "dev"
 LABELS = ("V", "F", "E", "MT", "T", "A", "L")
@@ -123,10 +123,7 @@ def ours(docs: list) -> dict[str, set[int]]:
 
 def together(docs: list, min_wrong_probability: float = DEFAULT_MIN_WRONG_PROBABILITY,
              max_expected_probability: float = DEFAULT_MAX_EXPECTED_PROBABILITY) -> set[int]:
-    lid = LanguageIdFilter(min_wrong_probability=min_wrong_probability,
-                           max_expected_probability=max_expected_probability)
-    return kept_indices([Cleaner(), LengthRatioFilter(), ConsistencyFilter(), UntranslatedFilter(),
-                         SimHashDedup(SimHashConfig()), lid], docs)
+    return kept_indices(rule_steps(min_wrong_probability, max_expected_probability), docs)
 
 
 def rule_alone(docs: list, rule: str) -> set[int]:
