@@ -13,6 +13,7 @@ import numpy as np
 
 from xplus.curate.languages import normalize
 from xplus.curate.segment import CHAR, mode_of, segment
+from xplus.curate.simhash.fingerprint import distinct_pairs as distinct  # bench/simhash.py imports it from here
 from xplus.pipelines.shared_data import shared_data_dir
 
 SHARED = shared_data_dir() / "bitext"
@@ -39,16 +40,6 @@ def real_pairs() -> list[tuple[str, str, str, str, str]]:
         pairs += moses(f"tatoeba-laser-v1/{folder.name}", f"tatoeba.{folder.name}.eng",
                        f"tatoeba.{folder.name}.{lang}", "en", lang, "tatoeba")
     return pairs
-
-
-def distinct(pairs):
-    seen, out = set(), []
-    for p in pairs:
-        key = (" ".join(p[0].lower().split()), " ".join(p[1].lower().split()))
-        if key not in seen:
-            seen.add(key)
-            out.append(p)
-    return out
 
 
 def edit_side(text: str, code: str, n: int, rng: random.Random, vocabulary: dict) -> str:

@@ -45,6 +45,7 @@ across processes, machines and batchings.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from itertools import combinations
 from typing import Literal
@@ -210,6 +211,15 @@ def _normalised(lower: pl.Series) -> pl.Series:
 def _content_hash(lower_sources: pl.Series, lower_targets: pl.Series, seed: int) -> np.ndarray:
     """Hash of the normalised pair: lower-cased (already), whitespace collapsed, source TAB target."""
     return (_normalised(lower_sources) + "\t" + _normalised(lower_targets)).hash(seed=seed).to_numpy()
+
+
+def distinct_pairs(pairs: Sequence[tuple]) -> list[tuple]:
+    """The first of each set of pairs (source, target, ...) with the same normalised content, in order: what the
+    exact-duplicate rule sees as one pair (lower-cased, whitespace collapsed; the hash of `_content_hash`)."""
+    n = len(pairs)
+    sides = pl.Series([pair[0] for pair in pairs] + [pair[1] for pair in pairs], dtype=pl.String).str.to_lowercase()
+    _, first = np.unique(_content_hash(sides[:n], sides[n:], seed=0), return_index=True)
+    return [pairs[i] for i in np.sort(first)]
 
 
 def fingerprint_batch(sources: list[str], targets: list[str], src_codes: list[str], trg_codes: list[str],

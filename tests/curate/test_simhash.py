@@ -30,6 +30,7 @@ from xplus.curate.simhash.decisions import decide, search_and_decide
 from xplus.curate.simhash.fast import _distinct
 from xplus.curate.simhash.fingerprint import (
     Fingerprints,
+    distinct_pairs,
     fingerprint_batch,
     fingerprint_docs,
     hamming,
@@ -58,17 +59,6 @@ def tatoeba(bitext: Path, lang: str) -> list[tuple[str, str, str, str]]:
 def paracrawl(bitext: Path, lang: str) -> list[tuple[str, str, str, str]]:
     rows = read_lines(bitext / f"paracrawl-v3-labelled/en-{lang}/sorted.en-{lang}")
     return [(cols[2], cols[3], "eng_Latn", normalize(lang)) for cols in (r.split("\t") for r in rows if r)]
-
-
-def distinct(pairs: list[tuple[str, str, str, str]]) -> list[tuple[str, str, str, str]]:
-    """Pairs whose normalised content differs (the samples themselves hold a few duplicates)."""
-    seen, out = set(), []
-    for pair in pairs:
-        key = (" ".join(pair[0].lower().split()), " ".join(pair[1].lower().split()))
-        if key not in seen:
-            seen.add(key)
-            out.append(pair)
-    return out
 
 
 def docs_of(pairs, corpus: str = "test") -> list:
@@ -104,8 +94,8 @@ def stats(block) -> dict:
 @pytest.fixture(scope="module")
 def originals(bitext) -> list[tuple[str, str, str, str]]:
     """300 distinct real pairs of 4+ words a side: ParaCrawl en-de/en-fr and Tatoeba (deu, rus, spa)."""
-    pool = [p for p in distinct(paracrawl(bitext, "de") + paracrawl(bitext, "fr")
-                                + tatoeba(bitext, "deu") + tatoeba(bitext, "rus") + tatoeba(bitext, "spa"))
+    pool = [p for p in distinct_pairs(paracrawl(bitext, "de") + paracrawl(bitext, "fr")
+                                      + tatoeba(bitext, "deu") + tatoeba(bitext, "rus") + tatoeba(bitext, "spa"))
             if len(p[0].split()) >= 4 and len(p[1].split()) >= 4]
     return random.Random(3).sample(pool, 300)
 
@@ -161,6 +151,18 @@ def test_exact_duplicates_dropped_with_reference(originals, tmp_path):
     assert copies[0].metadata[REJECT_DETAIL] == f"of {base[0].id} (distance 0)"
     rows = [json.loads(line) for line in (tmp_path / "rejects" / STEP / "00000.jsonl").read_text().splitlines()]
     assert len(rows) == 50 and {(r["step"], r["reason"]) for r in rows} == {(STEP, "exact_duplicate")}
+
+
+def test_distinct_pairs_drop_what_the_exact_rule_drops(originals):
+    """`distinct_pairs` (the benches' and these tests' distinct real pairs) keeps the first of each set of pairs
+    the dedup calls exact duplicates (case and whitespace aside), and a pair with other punctuation."""
+    base = originals[:50]
+    variants = [(f"  {s.upper()} ", t.replace(" ", "\t "), cs, ct) for s, t, cs, ct in base]
+    punctuated = [(f"{s}!", t, cs, ct) for s, t, cs, ct in base[:5]]
+    assert distinct_pairs(base + variants + punctuated) == base + punctuated
+    docs = docs_of(base + variants + punctuated)
+    dedup(docs)
+    assert [i for i, d in enumerate(docs) if d.metadata.get(REJECT_REASON) == "exact_duplicate"] == [*range(50, 100)]
 
 
 def test_copies_are_fingerprinted_once_with_the_same_result(originals):
