@@ -63,7 +63,8 @@ def add_parser(groups: argparse._SubParsersAction) -> argparse.ArgumentParser:
     )
     compare.add_argument("runs", nargs="+", type=Path, metavar="RUN", help="run folders; the first is the baseline")
     compare.add_argument("--samples", type=int, default=1000, help="bootstrap resamples (default 1000)")
-    compare.add_argument("-o", "--output", type=Path, help="also write compare.md and compare.json here")
+    compare.add_argument("-o", "--output", type=Path, metavar="DIR",
+                         help="folder to also write compare.md and compare.json into")
     compare.add_argument("--json", action="store_true", help="print JSON instead of Markdown")
     compare.set_defaults(func=run_compare)
 

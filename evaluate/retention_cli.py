@@ -1,6 +1,8 @@
 """`xplus evaluate retention`: the base model and tuned models on lm-evaluation-harness tasks, compared.
 
-Only argparse and pathlib at the top: `xplus --help` builds this parser without importing lm-eval or torch.
+The flags of `RetentionSettings` (how every model is evaluated) are made from its fields by
+`xplus.curate.config_flags`, their help from `SETTINGS_FLAGS`. Nothing heavy at the top: `xplus --help` builds
+this parser without importing lm-eval or torch.
 """
 
 from __future__ import annotations
@@ -9,6 +11,20 @@ import argparse
 import json
 import sys
 from pathlib import Path
+
+from xplus.curate.config_flags import add_config_flags, config_from_args
+from xplus.evaluate.retention import RetentionSettings
+
+#: the help of each `RetentionSettings` field's flag
+SETTINGS_FLAGS = {
+    "batch_size": {"help": "items per model call", "metavar": "N"},
+    "device": {"help": "cuda, cpu, ... (default: cuda when available)"},
+    "dtype": {"help": "model dtype (default: the checkpoint's)"},
+    "seed": {"help": "lm-eval's seeds (python, numpy, torch, few-shot sampling)"},
+    "num_fewshot": {"help": "override every task's few-shot count (default: lm-eval's)", "metavar": "N"},
+    "limit": {"help": "only the first N items of each task (smoke tests)", "metavar": "N"},
+    "max_gen_toks": {"help": "tokens a generation task (MGSM) may write per answer", "metavar": "N"},
+}
 
 
 def add_retention_parser(commands: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -28,7 +44,8 @@ def add_retention_parser(commands: argparse._SubParsersAction) -> argparse.Argum
     parser.add_argument("--tasks", nargs="+", default=["paper"], metavar="TASK",
                         help="`paper` (XNLI, MGSM, XStoryCloze, XCOPA, XWinograd for the recipe languages), lm-eval "
                         "task names or task YAML files, space- or comma-separated (default: paper)")
-    parser.add_argument("-o", "--output", type=Path, default=Path("xplus-runs/retention"), help="run folder")
+    parser.add_argument("-o", "--output", type=Path, default=Path("xplus-runs/retention"), metavar="DIR",
+                        help="run folder (default: xplus-runs/retention)")
     parser.add_argument("--data-dir", type=Path, metavar="DIR",
                         help="local task data: DIR/<task>/<split>.jsonl in each task's own fields (offline)")
     parser.add_argument("--offline", action="store_true",
@@ -36,12 +53,7 @@ def add_retention_parser(commands: argparse._SubParsersAction) -> argparse.Argum
     parser.add_argument("--translation", nargs="+", type=Path, metavar="RUN",
                         help="`xplus evaluate translate` runs of the same models, base first: translation beside "
                         "retention and tradeoff.png")
-    parser.add_argument("--batch-size", type=int, default=8)
-    parser.add_argument("--device", default="auto", help="cuda, cpu, ... (default: cuda when available)")
-    parser.add_argument("--dtype", default="auto", help="model dtype (default: the checkpoint's)")
-    parser.add_argument("--num-fewshot", type=int, help="override every task's few-shot count (default: lm-eval's)")
-    parser.add_argument("--limit", type=int, help="only the first N items of each task (smoke tests)")
-    parser.add_argument("--seed", type=int, default=1234, help="lm-eval's seeds (default 1234)")
+    add_config_flags(parser, RetentionSettings, overrides=SETTINGS_FLAGS)
     parser.add_argument("--samples", type=int, default=10_000, help="bootstrap resamples (default 10000)")
     parser.set_defaults(func=run_retention_command)
     return parser
@@ -53,11 +65,9 @@ def run_retention_command(args: argparse.Namespace) -> int:
         import os
 
         os.environ["HF_HUB_OFFLINE"] = os.environ["HF_DATASETS_OFFLINE"] = "1"
-    from xplus.evaluate.retention import RetentionSettings
     from xplus.evaluate.retention_tasks import TaskDataError
 
-    settings = RetentionSettings(batch_size=args.batch_size, device=args.device, dtype=args.dtype, seed=args.seed,
-                                 num_fewshot=args.num_fewshot, limit=args.limit)
+    settings = config_from_args(RetentionSettings, args)
     try:
         paths = retention(args.output, args.base, args.tuned, args.tasks, settings, args.data_dir,
                           args.translation, args.samples)

@@ -20,9 +20,8 @@ import os
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import datatrove.executor.base as executor_base
@@ -33,8 +32,8 @@ from datatrove.utils.logging import DATATROVE_COLORIZE_LOG_FILES, DATATROVE_COLO
 
 from xplus.curate.accounting import HANDOFF_IN, HANDOFF_OUT, AccountingError, Funnel, stage_logging_dirs
 from xplus.curate.errors import ConfigError
+from xplus.pipelines.executor_options import ExecutorOptions
 from xplus.pipelines.progress import ProgressMeter
-from xplus.pipelines.recipe_files import EXECUTORS
 
 TASK_STATS = "📉📉📉 Stats: Task"  # how datatrove's task stats table starts
 TASK_FORMAT = ("{time:YYYY-MM-DD HH:mm:ss.SSS} | <level>{level: <8}</level> | {name}:{function}:{line} - "
@@ -49,29 +48,6 @@ class Stage:
     pipeline: list[PipelineStep]
     tasks: int
     gpus_per_task: int = 0
-
-
-@dataclass
-class ExecutorOptions:
-    """Where and how the stages run (`xplus curate run` flags)."""
-
-    executor: str = "local"
-    workers: int = -1
-    partition: str | None = None
-    time: str = "24:00:00"
-    cpus_per_task: int = 1
-    mem_per_cpu_gb: int = 2
-    venv_path: str | None = None  # the venv's `bin/activate` the SLURM job sources; default: this Python's
-    job_name: str = field(default_factory=lambda: f"xplus-{uuid.uuid4().hex[:6]}")
-    sbatch_args: dict | None = None
-    progress_interval_s: float = 30.0  # seconds between two progress lines when stderr is not a terminal
-    progress_tty: bool | None = None  # None: a bar when stderr is a terminal, lines otherwise
-
-    def __post_init__(self):
-        if self.executor not in EXECUTORS:
-            raise ConfigError(f"executor must be one of {EXECUTORS}, got {self.executor!r}")
-        if self.executor == "slurm" and not self.partition:
-            raise ConfigError("the slurm executor needs a partition (--partition)")
 
 
 def _activate_script() -> str:

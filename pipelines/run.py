@@ -7,51 +7,44 @@ import argparse
 import json
 import shutil
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
+from xplus.curate.config_flags import add_config_flags, config_from_args, flag_field
 from xplus.curate.flores import format_direction
-from xplus.pipelines.recipe_files import EXECUTORS, recipe_names
+from xplus.pipelines.executor_options import ExecutorOptions, at_least_one
+from xplus.pipelines.recipe_files import recipe_names
 
 
-def _at_least_one(value: str) -> int:
-    number = int(value)
-    if number < 1:
-        raise argparse.ArgumentTypeError(f"expected 1 or more, got {value}")
-    return number
+@dataclass(frozen=True)
+class RunOptions:
+    """What `xplus curate run` does beside where the stages run (`ExecutorOptions`); one flag per field."""
 
-
-def _workers(value: str) -> int:
-    return -1 if int(value) == -1 else _at_least_one(value)
+    output: Path | None = flag_field(None, help="run folder (default: ./xplus-runs/<recipe name>)", short="-o",
+                                     metavar="DIR")
+    tasks: int = flag_field(1, help="datatrove tasks (input files are shared out)", type=at_least_one, metavar="N")
+    flores: str | None = flag_field(None, help="FLORES release folder (FLORES-101/200 layout): turns on "
+                                    "decontamination and the loss calibration", metavar="DIR")
+    loss_model: str | None = flag_field(None, help="local path or Hub id of the loss step's scorer "
+                                        "(NLLB-compatible)", metavar="PATH_OR_ID")
+    gpus: int = flag_field(1, help="GPUs per task of the loss stage", group="slurm", metavar="G")
+    no_wait: bool = flag_field(False, help="submit and return (check later with `xplus curate accounting RUN_DIR`)",
+                               group="slurm")
+    resume: bool = flag_field(False, help="continue a stopped run (completed tasks are kept)", group="state")
+    overwrite: bool = flag_field(False, help="delete an earlier run in the output folder first (only a folder an "
+                                 "xplus run made, holding no input)", group="state")
+    keep_work: bool = flag_field(False, help="keep work/ (intermediate files) after a successful run")
 
 
 def add_run_parser(curate_commands: argparse._SubParsersAction) -> None:
+    """`curate run RECIPE` and one flag per `RunOptions` and `ExecutorOptions` field."""
     run = curate_commands.add_parser(
         "run", help="run a curation recipe", description=f"Run a curation recipe: a bundled name "
         f"({', '.join(recipe_names())}) or a YAML file.")
     run.add_argument("recipe", help="bundled recipe name or path to a recipe YAML")
-    run.add_argument("-o", "--output", type=Path, help="run folder (default: ./xplus-runs/<recipe name>)")
-    run.add_argument("--executor", choices=EXECUTORS, default="local", help="where the tasks run")
-    run.add_argument("--tasks", type=_at_least_one, default=1, help="datatrove tasks (input files are shared out)")
-    run.add_argument("--workers", type=_workers, default=-1, help="tasks run at once (-1: all)")
-    run.add_argument("--flores", help="FLORES folder (FLORES-101/200 layout): turns on decontamination and the "
-                                      "loss calibration")
-    run.add_argument("--loss-model", help="local path or Hub id of the loss step's scorer (NLLB-compatible)")
-    slurm = run.add_argument_group("slurm")
-    slurm.add_argument("--partition", help="SLURM partition")
-    slurm.add_argument("--time", default="24:00:00", help="SLURM time limit per task")
-    slurm.add_argument("--cpus-per-task", type=int, default=1)
-    slurm.add_argument("--mem-per-cpu-gb", type=int, default=2)
-    slurm.add_argument("--gpus", type=int, default=1, help="GPUs per task of the loss stage")
-    slurm.add_argument("--venv", help="activate script of the environment jobs use (default: this one's)")
-    slurm.add_argument("--no-wait", action="store_true", help="submit and return (check later with "
-                                                              "`xplus curate accounting RUN_DIR`)")
-    state = run.add_mutually_exclusive_group()
-    state.add_argument("--resume", action="store_true", help="continue a stopped run (completed tasks are kept)")
-    state.add_argument("--overwrite", action="store_true", help="delete an earlier run in the output folder first "
-                                                                "(only a folder an xplus run made, holding no input)")
-    run.add_argument("--keep-work", action="store_true", help="keep work/ (intermediate files) after a successful run")
-    run.add_argument("--progress-every", type=float, default=30.0, metavar="SECONDS",
-                     help="seconds between two progress lines when stderr is not a terminal (a bar otherwise)")
+    containers = {"slurm": run.add_argument_group("slurm"), "state": run.add_mutually_exclusive_group()}
+    add_config_flags(run, RunOptions, containers=containers)
+    add_config_flags(run, ExecutorOptions, containers=containers)
     run.set_defaults(func=run_recipe)
 
 
@@ -135,11 +128,9 @@ def _quiet_cleanup(code: int) -> None:
 def _run(recipe, run_dir: Path, args: argparse.Namespace) -> int:
     from xplus.curate.accounting import run_funnel
     from xplus.curate.report import RunReport
-    from xplus.pipelines.executors import ExecutorOptions, run_stages
+    from xplus.pipelines.executors import run_stages
 
-    options = ExecutorOptions(executor=args.executor, workers=args.workers, partition=args.partition,
-                              time=args.time, cpus_per_task=args.cpus_per_task, mem_per_cpu_gb=args.mem_per_cpu_gb,
-                              venv_path=args.venv, progress_interval_s=args.progress_every)
+    options = config_from_args(ExecutorOptions, args)
     stages, n_bytes = _start(recipe, run_dir, args)
     print(f"xplus: running recipe {recipe.name!r} ({recipe.origin}) into {run_dir} on {args.executor}")
     for notice in recipe.notices:

@@ -8,10 +8,10 @@
 - `sweep`: train one layer at a time and score each -> JSON + PNG;
 - `suggest`: bottom/top layer sets avoiding the most sensitive middle layers, from `sensitivity`'s JSON.
 
-The flags of `run` and `sweep` are made from `TrainConfig`'s fields (one flag per field, its help the field's),
-so a field and its flag cannot drift apart. `-o` names what the command produces, as in every group: the
-trained model's folder for `run`, the JSON result for `sensitivity` and `sweep` (whose training runs go to
-`--output-dir`).
+The flags of `run` and `sweep` are made from `TrainConfig`'s fields by `xplus.curate.config_flags` (one flag
+per field, its help the field's), so a field and its flag cannot drift apart. `-o` is the output folder, as in
+every group (the trained model's for `run`); the one exception is `sensitivity` and `sweep`, whose one result
+is a JSON file (their help says so; `sweep`'s training runs go to `--output-dir`).
 """
 
 from __future__ import annotations
@@ -20,10 +20,9 @@ import argparse
 import dataclasses
 import json
 import sys
-import types
-import typing
 from pathlib import Path
 
+from xplus.curate.config_flags import add_config_flags
 from xplus.curate.errors import XplusError
 from xplus.curate.typed import missing_local_path
 from xplus.train.config import METHODS, TrainConfig, TrainConfigError, config_from_mapping, load_config
@@ -62,41 +61,18 @@ def add_parser(groups: argparse._SubParsersAction) -> argparse.ArgumentParser:
 
 #: fields set in YAML only (nested settings)
 YAML_ONLY = ("lora",)
-METAVARS = {"model": "PATH_OR_ID", "data": "PATH_OR_ID", "output_dir": "DIR", "stages": "SPEC",
-            "push_to_hub": "REPO_ID"}
+#: flag details `TrainConfig`'s field metadata leaves out (its help is the field's)
+FLAGS = {"model": {"metavar": "PATH_OR_ID"}, "data": {"metavar": "PATH_OR_ID"}, "output_dir": {"metavar": "DIR"},
+         "method": {"choices": METHODS}, "stages": {"metavar": "SPEC"}, "push_to_hub": {"metavar": "REPO_ID"},
+         "report_to": {"nargs": "*", "metavar": "NAME"}}
 
 
 def _config_flags(parser: argparse.ArgumentParser, output_short: bool = True, skip: tuple[str, ...] = ()) -> None:
-    """CONFIG and one flag per `TrainConfig` field (its type, choices and help from the field); a flag left out
-    keeps the YAML's value, or the field's default."""
+    """CONFIG and one flag per `TrainConfig` field (`config_flags`: its type, choices and help from the field);
+    a flag left out keeps the YAML's value, or the field's default."""
     parser.add_argument("config", nargs="?", metavar="CONFIG", help="YAML training config (flags override it)")
-    hints = typing.get_type_hints(TrainConfig)
-    for spec in dataclasses.fields(TrainConfig):
-        if spec.name in YAML_ONLY + skip:
-            continue
-        flag = "--" + spec.name.replace("_", "-")
-        names = ["-o", flag] if spec.name == "output_dir" and output_short else [flag]
-        parser.add_argument(*names, dest=spec.name, default=None, help=_flag_help(spec),
-                            **_flag_kind(spec.name, hints[spec.name]))
-
-
-def _flag_kind(name: str, annotation: typing.Any) -> dict[str, typing.Any]:
-    """argparse's type, action, nargs, metavar or choices for a field of this annotation."""
-    if isinstance(annotation, types.UnionType):  # `int | None` -> int
-        annotation = next(a for a in typing.get_args(annotation) if a is not type(None))
-    base = typing.get_origin(annotation) or annotation
-    if name == "method":
-        return {"choices": METHODS}
-    if base is bool:
-        return {"action": argparse.BooleanOptionalAction}
-    if base is list:
-        return {"nargs": "+" if name == "stages" else "*", "metavar": METAVARS.get(name, "NAME")}
-    return {"type": base} if base in (int, float) else {"metavar": METAVARS.get(name, name.upper())}
-
-
-def _flag_help(spec: dataclasses.Field) -> str:
-    default = "" if spec.default in (dataclasses.MISSING, None) else f" (default: {spec.default})"
-    return spec.metadata.get("help", "") + default
+    flags = {**FLAGS, "output_dir": {**FLAGS["output_dir"], "short": "-o" if output_short else None}}
+    add_config_flags(parser, TrainConfig, overrides=flags, skip=YAML_ONLY + skip, unset=True)
 
 
 def _add_run(commands: argparse._SubParsersAction) -> None:
@@ -107,16 +83,21 @@ def _add_run(commands: argparse._SubParsersAction) -> None:
     run.set_defaults(func=run_train)
 
 
+#: `-o` of `sensitivity` and `sweep`: their one result is a file (the one exception to `-o` naming a folder)
+RESULT_FILE = "the result's JSON file, not a folder (the PNG goes next to it)"
+
+
 def _add_sensitivity(commands: argparse._SubParsersAction) -> None:
     sens = commands.add_parser("sensitivity", help="per-layer gradient nuclear norms on FLORES dev pairs")
-    sens.add_argument("--model", required=True)
+    sens.add_argument("--model", required=True, metavar="PATH_OR_ID", help="hub id or local path of an HF causal LM")
     sens.add_argument("--flores", required=True, metavar="DIR",
                       help="FLORES release root (the folder holding dev/), as for every --flores")
     sens.add_argument("--directions", nargs="+", default=["eng_Latn-zho_Hans", "eng_Latn-swh_Latn"],
-                      metavar="SRC-TGT")
+                      metavar="SRC-TGT", help="FLORES directions whose pairs are scored (default: eng_Latn-zho_Hans "
+                      "eng_Latn-swh_Latn)")
     sens.add_argument("--pairs", type=int, default=64, help="pairs per direction")
     sens.add_argument("--extra", nargs="*", choices=("o", "mlp"), default=[], help="also O and/or the MLP")
-    sens.add_argument("-o", "--output", required=True, help="JSON path (the PNG goes next to it)")
+    sens.add_argument("-o", "--output", type=Path, required=True, metavar="JSON", help=RESULT_FILE)
     sens.set_defaults(func=run_sensitivity)
 
 
@@ -126,13 +107,13 @@ def _add_sweep(commands: argparse._SubParsersAction) -> None:
     sweep.add_argument("--layers", default="all", metavar="SPEC", help="layers to sweep")
     sweep.add_argument("--heldout", required=True, help="held-out chat records scored by assistant-token loss")
     sweep.add_argument("--heldout-samples", type=int, default=200, help="held-out records scored")
-    sweep.add_argument("-o", "--output", required=True, help="JSON path (the PNG goes next to it)")
+    sweep.add_argument("-o", "--output", type=Path, required=True, metavar="JSON", help=RESULT_FILE)
     sweep.set_defaults(func=run_sweep)
 
 
 def _add_suggest(commands: argparse._SubParsersAction) -> None:
     sug = commands.add_parser("suggest", help="propose bottom/top layer sets from `sensitivity` output")
-    sug.add_argument("norms", metavar="SENSITIVITY_JSON")
+    sug.add_argument("norms", metavar="SENSITIVITY_JSON", help="the JSON `xplus train sensitivity` wrote")
     sug.add_argument("--bottom", type=int, help="bottom budget (default: 4/36 of the depth)")
     sug.add_argument("--top", type=int, help="top budget (default: 15/36 of the depth)")
     sug.add_argument("--quantile", type=float, default=0.75, help="middle layers at or above it are avoided")
