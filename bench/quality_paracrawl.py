@@ -2,7 +2,8 @@
 
 Input: the 10,000 labelled pairs of `paracrawl-v3-labelled/en-{cs,de,es,fr,hu}` (labels: V valid, F free
 translation, E translation error, MT machine-translated, T wrong tokenisation, A misaligned, L wrong language).
-Each step runs alone on all pairs, then all in pipeline order; OpusFilter's equivalents run in its own venv
+Each step runs alone on all pairs, then all in pipeline order (`xplus.curate.rules.rule_steps`, whose decision on
+every pair `tests/curate/test_rule_decisions.py` pins); OpusFilter's equivalents run in its own venv
 (`bench/opusfilter_env.sh`) on the same pairs, as a subprocess:
 
 | xplus | OpusFilter |
