@@ -22,8 +22,11 @@ def _consistency(**kwargs) -> Callable[[], list]:
     return lambda: [ConsistencyFilter(**{**CONSISTENCY_OFF, **kwargs}, decision="drop")]
 
 
-def _untranslated(share: float, words: int) -> Callable[[], list]:
-    return lambda: [UntranslatedFilter(min_copied_share=share, min_copied_words=words)]
+UNTRANSLATED_OFF = {"min_copied_words": 0, "min_run_words": 0, "copied_targets": False}
+
+
+def _untranslated(**kwargs) -> Callable[[], list]:
+    return lambda: [UntranslatedFilter(**{**UNTRANSLATED_OFF, **kwargs})]
 
 
 def _lid(wrong: float, expected: float, evidence: int) -> Callable[[], list]:
@@ -45,8 +48,12 @@ def candidates() -> dict[str, list[Setting]]:
         "consistency: url_mismatch": [("on", _consistency(url_mismatch=True))],
         "consistency: number_mismatch": [(f"min_number {n}", _consistency(number_mismatch=True, min_number=n))
                                          for n in (10, 100, 1000)],
-        "untranslated": [(f"share {s}, words {w}", _untranslated(s, w)) for s in (0.3, 0.5, 0.7, 0.8, 0.9, 1.0)
-                         for w in (1, 2, 3)],
+        "untranslated: copied share": [(f"share {s}, words {w}", _untranslated(min_copied_share=s, min_copied_words=w))
+                                       for s in (0.3, 0.5, 0.7, 0.8, 0.9, 1.0) for w in (1, 2, 3)],
+        "untranslated: copied span": [(f"words {w}, p(source language) {p}",
+                                       _untranslated(min_run_words=w, min_span_probability=p))
+                                      for w in (1, 2, 3, 4, 6) for p in (0.0, 0.5, 0.7, 0.9)],
+        "untranslated: copied target": [("on", _untranslated(copied_targets=True))],
         "LID": [(f"min_wrong {w}, max_expected {e}, evidence {m}", _lid(w, e, m)) for w, e in LID_SWEEP
                 for m in (0, 2, 3)],
     }
