@@ -32,6 +32,7 @@ them valid) are flagged instead: kept, with the reason in `metadata["flags"]` (`
 from __future__ import annotations
 
 import difflib
+import re
 import unicodedata
 from collections.abc import Iterator, Mapping
 from types import MappingProxyType
@@ -52,9 +53,25 @@ DEFAULT_DECISION = MappingProxyType({"identical": FLAG, "url_mismatch": FLAG})
 _WORD = regex.compile(r"[\p{L}\p{M}\p{N}]+")
 #: URLs (with a scheme or `www.`) and e-mail addresses
 _URL = regex.compile(r"(?i)\b(?:(?:https?|ftp)://|www\.)[^\s<>\"']+|\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
+#: ASCII text at C speed: its letters, digits and whitespace (`str.isspace` of the ASCII range), and the table
+#: that lower-cases it (`str.casefold` of ASCII) while `_ASCII_NOT_WORD` deletes what `_WORD` does not match
+_ASCII_LETTERS = bytes(range(65, 91)) + bytes(range(97, 123))
+_ASCII_DIGITS = b"0123456789"
+_ASCII_SPACE = b" \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f"
+_ASCII_LOWER = bytes.maketrans(bytes(range(65, 91)), bytes(range(97, 123)))
+_ASCII_NOT_WORD = bytes(set(range(128)) - set(_ASCII_LETTERS + _ASCII_DIGITS))
+
+
 def normalized(text: str) -> str:
     """Letters, marks and digits only, case-folded: what `identical` compares."""
+    if text.isascii():
+        return text.encode("ascii").translate(_ASCII_LOWER, _ASCII_NOT_WORD).decode("ascii")
     return "".join(_WORD.findall(text.casefold()))
+
+
+def may_hold_url(text: str) -> bool:
+    """False only when `urls(text)` is empty for sure: every URL has `://` or `www.`, every address an `@`."""
+    return "://" in text or "@" in text or "www." in text.lower()
 
 
 def urls(text: str) -> set[str]:
@@ -68,7 +85,14 @@ def urls(text: str) -> set[str]:
 
 def _non_space(text: str) -> int:
     """Characters that are not whitespace (`str.split` splits on exactly the characters `str.isspace` accepts)."""
+    if text.isascii():
+        return len(text.encode("ascii").translate(None, _ASCII_SPACE))
     return sum(map(len, text.split()))
+
+
+def _ascii_count(text: str, characters: bytes) -> int:
+    data = text.encode("ascii")
+    return len(data) - len(data.translate(None, characters))
 
 
 def letter_share(text: str) -> float:
@@ -78,14 +102,18 @@ def letter_share(text: str) -> float:
     total = _non_space(text)
     if not total:
         return 0.0
-    marks = 0 if text.isascii() else "".join(map(unicodedata.category, text)).count("M")
+    if text.isascii():
+        return _ascii_count(text, _ASCII_LETTERS) / total
+    marks = "".join(map(unicodedata.category, text)).count("M")
     return (sum(map(str.isalpha, text)) + marks) / total
 
 
 def digit_share(text: str) -> float:
     """Share of the non-space characters that are digits (`str.isdigit`)."""
     total = _non_space(text)
-    return sum(map(str.isdigit, text)) / total if total else 0.0
+    if not total:
+        return 0.0
+    return (_ascii_count(text, _ASCII_DIGITS) if text.isascii() else sum(map(str.isdigit, text))) / total
 
 
 class ConsistencyFilter(BatchFilter):
@@ -161,8 +189,10 @@ class ConsistencyFilter(BatchFilter):
         """(reason, detail) of the first rule the pair breaks, None when it breaks none."""
         return next(self.broken(source, target), None)
 
-    def broken(self, source: str, target: str) -> Iterator[tuple[str, str]]:
-        """(reason, detail) of each rule the pair breaks, in order (one per side at most)."""
+    def broken(self, source: str, target: str, repeated: tuple[re.Match | None, re.Match | None] | None = None
+               ) -> Iterator[tuple[str, str]]:
+        """(reason, detail) of each rule the pair breaks, in order (one per side at most); `repeated`: the
+        repetition found on each side, when already searched (`filter_batch`)."""
         if self.identical or self.near_identical:
             src_norm, tgt_norm = normalized(source), normalized(target)
             if self.identical and src_norm == tgt_norm:
@@ -173,8 +203,9 @@ class ConsistencyFilter(BatchFilter):
                     ratio = matcher.ratio()
                     if ratio >= self.near_identical:
                         yield "near_identical", f"similarity {ratio:.2f} >= {self.near_identical}"
-        yield from self._side_rules(source, target)
-        if self.url_mismatch and ("." in source or "." in target):
+        yield from self._side_rules(source, target, repeated)
+        if (self.url_mismatch and ("." in source or "." in target)
+                and (may_hold_url(source) or may_hold_url(target))):
             src_urls, tgt_urls = urls(source), urls(target)
             if src_urls != tgt_urls:
                 yield "url_mismatch", f"{sorted(src_urls)[:3]} vs {sorted(tgt_urls)[:3]}"
@@ -183,25 +214,44 @@ class ConsistencyFilter(BatchFilter):
             if detail:
                 yield "number_mismatch", detail
 
-    def _side_rules(self, source: str, target: str) -> Iterator[tuple[str, str]]:
+    def _side_rules(self, source: str, target: str, repeated: tuple[re.Match | None, re.Match | None] | None
+                    ) -> Iterator[tuple[str, str]]:
         """The rules on one side at a time, source first: only symbols, only numbers, repetition."""
-        for side, text in (("source", source), ("target", target)):
-            if self.only_symbols:
-                share = letter_share(text)
-                if share < self.min_letter_share:
-                    yield f"only_symbols_{side}", f"letters {share:.2f} < {self.min_letter_share} of characters"
-            if self.only_numbers:
-                share = digit_share(text)
-                if share > self.max_digit_share:
-                    yield f"only_numbers_{side}", f"digits {share:.2f} > {self.max_digit_share} of characters"
+        for index, (side, text) in enumerate((("source", source), ("target", target))):
+            if self.only_symbols or self.only_numbers:
+                yield from self._share_rules(side, text)
             if self.repeated:
-                match = self._repetition.search(text)
+                match = self._repetition.search(text) if repeated is None else repeated[index]
                 if match:
                     yield f"repeated_{side}", f"{match.group(1)!r} repeated: {match.group()[:80]!r}"
 
-    def filter(self, doc: Document) -> bool | tuple[bool, str]:
+    def _share_rules(self, side: str, text: str) -> Iterator[tuple[str, str]]:
+        """Only symbols, only numbers. Outside ASCII, letters are counted first: when they alone reach
+        `min_letter_share` (marks only add to them) or leave at most `max_digit_share` for digits (a character
+        is never both), the exact share is not needed."""
+        alpha, total = None, 0
+        if not text.isascii() and (total := _non_space(text)):
+            alpha = sum(map(str.isalpha, text))
+        if self.only_symbols and (alpha is None or alpha / total < self.min_letter_share):
+            share = letter_share(text)
+            if share < self.min_letter_share:
+                yield f"only_symbols_{side}", f"letters {share:.2f} < {self.min_letter_share} of characters"
+        if self.only_numbers and (alpha is None or (total - alpha) / total > self.max_digit_share):
+            share = digit_share(text)
+            if share > self.max_digit_share:
+                yield f"only_numbers_{side}", f"digits {share:.2f} > {self.max_digit_share} of characters"
+
+    def filter_batch(self, batch: list[Document]) -> list[bool | tuple[bool, str]]:
+        """The decisions of a batch; the repetition rule's first stage looks at all its sides at once."""
+        if not self.repeated:
+            return [self._decide(doc, None) for doc in batch]
+        found = self._repetition.search_many([text for doc in batch for text in sides(doc)])
+        return [self._decide(doc, (found[2 * i], found[2 * i + 1])) for i, doc in enumerate(batch)]
+
+    def _decide(self, doc: Document, repeated: tuple[re.Match | None, re.Match | None] | None
+                ) -> bool | tuple[bool, str]:
         flagged = []
-        for reason, detail in self.broken(*sides(doc)):
+        for reason, detail in self.broken(*sides(doc), repeated):
             if not self.flags(reason):
                 mark_rejected(doc, STEP, reason, detail)
                 return False, reason

@@ -37,6 +37,7 @@ _NUMBER = regex.compile(r"(?<!\d)(?:\d{1,3}(?:\p{Zs}\d{3})+(?!\d)|\d+(?:[.,:'\u2
 #: a CJK magnitude after a number (`120 万`, `3억 4천만`, `5千4百万`)
 _CJK_MAGNITUDE = regex.compile(r"\d\s?[十百千万萬亿億兆십백천만억조]")
 _DIGITS = regex.compile(r"\d+")
+_ANY_DIGIT = regex.compile(r"\d")
 #: units a translator converts: when a side has one of these after a number, measures need not match
 _IMPERIAL = regex.compile(
     r"(?i)\d\s?(?:-\s?)?(?:\(?°?\s?F\b\)?|(?:sq\.?|square|cubic)\s|mi\b|miles?\b|mph\b|ft\b|feet\b|foot\b|in\b\.?(?=\s*[),;])"
@@ -140,6 +141,8 @@ def unmatched_number(source: str, target: str, min_number: int) -> str | None:
     """The first number of at least `min_number` on one side that the other side lacks (both sides having
     numbers), as `detail`; None when the numbers agree. The exemptions (spelled numbers, measures, numbering)
     are only worked out for a pair whose digits disagree."""
+    if not (_ANY_DIGIT.search(source) and _ANY_DIGIT.search(target)):
+        return None  # a side without a decimal digit has no number (`numbers` reads only `\d` runs)
     if _CJK_MAGNITUDE.search(source) or _CJK_MAGNITUDE.search(target):
         return None
     src_numbers, tgt_numbers = numbers(source), numbers(target)

@@ -6,6 +6,7 @@ import json
 import unicodedata
 
 import pytest
+import regex
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -14,6 +15,8 @@ from xplus.curate.consistency import (
     ConsistencyFilter,
     digit_share,
     letter_share,
+    may_hold_url,
+    normalized,
     urls,
 )
 from xplus.curate.languages import RECIPE_LANGUAGES
@@ -175,7 +178,7 @@ def test_filter_and_batch_agree():
 
 
 @settings(max_examples=300)
-@given(st.text(min_size=0, max_size=40))
+@given(st.one_of(st.text(min_size=0, max_size=40), st.text(st.characters(max_codepoint=127), max_size=40)))
 def test_letter_and_digit_shares_count_every_character_as_defined(text):
     """The C-speed counts equal the plain definition: letters or combining marks (digits) among non-space chars."""
     chars = [ch for ch in text if not ch.isspace()]
@@ -222,3 +225,30 @@ def test_number_defaults_keep_small_numbers_and_flag_on_request():
 def test_thai_years_in_the_buddhist_era_agree():
     assert unmatched_number("In 2009 she was awarded the title", "ในปี พ.ศ. 2552 เธอได้รับรางวัล", 100) is None
     assert unmatched_number("In 2009 she was awarded the title", "ในปี พ.ศ. 2560 เธอได้รับรางวัล", 100) is not None
+
+
+@settings(max_examples=300)
+@given(st.one_of(st.text(st.characters(max_codepoint=127), max_size=40), st.text(max_size=40)))
+def test_normalized_is_the_word_characters_casefolded(text):
+    """ASCII text takes a byte-table path; it equals the definition (`_WORD` runs of the case-folded text)."""
+    assert normalized(text) == "".join(regex.findall(r"[\p{L}\p{M}\p{N}]+", text.casefold()))
+
+
+@settings(max_examples=300)
+@given(st.text(alphabet="wW.:/@hpsft xa-", max_size=30))
+def test_the_url_gate_never_hides_a_url(text):
+    assert may_hold_url(text) or not urls(text)
+
+
+def test_share_rules_outside_ascii_decide_as_the_shares():
+    """Non-ASCII sides count letters first and skip the exact shares when letters decide; the decision and its
+    detail equal the shares' at and around the thresholds."""
+    for text in ("১২৩৪৫ ab", "१२३ क", "—·— ™ é", "½¾ x", "٣٤٥٦ ب", "ñ 12", "ñ1", "é—"):
+        for letters, digits in ((0.1, 0.5), (0.5, 0.5), (0.34, 0.66), (0.01, 0.99)):
+            f = ConsistencyFilter(min_letter_share=letters, max_digit_share=digits)
+            expected = []
+            if letter_share(text) < letters:
+                expected.append("only_symbols_source")
+            if digit_share(text) > digits:
+                expected.append("only_numbers_source")
+            assert [reason for reason, _ in f._share_rules("source", text)] == expected, (text, letters, digits)

@@ -42,6 +42,18 @@ def test_generated_runs(unit, copies, before, after, spaces):
     same_as_search(RepetitionFinder(), text)
 
 
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet="ab c\0\n\ud800é", max_size=40), max_size=12), st.integers(1, 4), st.integers(1, 4))
+def test_many_at_once_is_each_alone(texts, chars, repeats):
+    """The batch's stage 1 never clears a text `may_repeat` keeps, whatever its neighbours (separators, NULs,
+    surrogates, empty lines)."""
+    finder = RepetitionFinder(chars, repeats)
+    many = finder.may_repeat_many(texts)
+    assert all(batch or not finder.may_repeat(text) for text, batch in zip(texts, many, strict=True))
+    assert [m and (m.span(), m.group(1)) for m in finder.search_many(texts)] == [
+        m and (m.span(), m.group(1)) for m in map(finder.pattern.search, texts)]
+
+
 def test_long_units_and_the_100_character_limit():
     finder = RepetitionFinder()
     for size in (99, 100, 101, 102):
@@ -69,6 +81,10 @@ def test_real_lines_match_search_and_the_condition_clears_most(bitext):
     for text in lines:
         same_as_search(finder, text)
     maybe = sum(map(finder.may_repeat, lines))
+    batch = finder.may_repeat_many(lines)
     matches = sum(1 for text in lines if finder.pattern.search(text))
-    # the necessary condition must leave the slow stages a small share of real lines, and hold on every match
-    assert matches <= maybe < 0.05 * len(lines), (matches, maybe, len(lines))
+    # each stage holds on every match and leaves the next, slower one a small share of real lines
+    assert matches <= maybe < 0.01 * len(lines) and maybe <= sum(batch) < 0.2 * len(lines), (
+        matches, maybe, sum(batch), len(lines))
+    assert [m and (m.span(), m.group(1)) for m in finder.search_many(lines)] == [
+        m and (m.span(), m.group(1)) for m in map(finder.pattern.search, lines)]
