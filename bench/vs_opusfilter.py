@@ -45,6 +45,7 @@ from xplus.curate.readers.tsv import PARACRAWL_V3_COLUMNS, TsvReader
 from xplus.curate.record import make_pair
 from xplus.curate.simhash import SimHashConfig, SimHashDedup
 from xplus.curate.template import InstructionTemplater
+from xplus.curate.untranslated import UntranslatedFilter
 from xplus.curate.writers import BitextJsonlWriter, ChatJsonlWriter, rejects_writer
 from xplus.pipelines.shared_data import shared_data_dir
 
@@ -261,7 +262,8 @@ def bench_pipeline(pairs: list, python: Path, work: Path, repeat: int) -> dict[s
         return [readers,
                 *([Cleaner(exclusion_writer=rejects("clean"))] if full else []),
                 LengthRatioFilter(exclusion_writer=rejects("length")),
-                *([ConsistencyFilter(exclusion_writer=rejects("consistency"))] if recipe else []),
+                *([ConsistencyFilter(exclusion_writer=rejects("consistency")),
+                   UntranslatedFilter(exclusion_writer=rejects("untranslated"))] if recipe else []),
                 SimHashDedup(SimHashConfig(), exclusion_writer=rejects("dedup")),
                 LanguageIdFilter(exclusion_writer=rejects("lid")),
                 *([FloresDecontaminator(SHARED / "flores200", exclusion_writer=rejects("decontaminate"))]

@@ -18,7 +18,8 @@ writes the kept pairs; the clock covers the whole run, worker start and model lo
 - xplus, cleaner + rejects: the 1-task row plus the `Cleaner` (ftfy, HTML, Unicode, whitespace) and every dropped
   pair written with its step and reason;
 - xplus, recipe's default CPU work: the recipe's default steps in its order, 1 task: `Cleaner`, `LengthRatioFilter`,
-  `ConsistencyFilter`, `SimHashDedup`, `LanguageIdFilter`, `FloresDecontaminator` (shared FLORES-200 dev+devtest:
+  `ConsistencyFilter`, `UntranslatedFilter`, `SimHashDedup`, `LanguageIdFilter`, `FloresDecontaminator` (shared
+  FLORES-200 dev+devtest:
   it drops the FLORES pairs of the input, about a third of it), `BitextJsonlWriter`, `InstructionTemplater` (both
   directions) and `ChatJsonlWriter`, every dropped pair written with its step and reason; it does more than
   OpusFilter's equivalent work, and is compared with it;
