@@ -19,10 +19,9 @@ writes the kept pairs; the clock covers the whole run, worker start and model lo
   pair written with its step and reason;
 - xplus, recipe's default CPU work: the recipe's default steps in its order, 1 task: `Cleaner`, `LengthRatioFilter`,
   `ConsistencyFilter`, `UntranslatedFilter`, `SimHashDedup`, `LanguageIdFilter`, `FloresDecontaminator` (shared
-  FLORES-200 dev+devtest:
-  it drops the FLORES pairs of the input, about a third of it), `BitextJsonlWriter`, `InstructionTemplater` (both
-  directions) and `ChatJsonlWriter`, every dropped pair written with its step and reason; it does more than
-  OpusFilter's equivalent work, and is compared with it;
+  FLORES-200 dev+devtest: it drops the FLORES pairs of the input, about a third of it), `BitextJsonlWriter`,
+  `InstructionTemplater` (both directions) and `ChatJsonlWriter`, every dropped pair written with its step and
+  reason; it does more than OpusFilter's equivalent work, and is compared with it;
 - OpusFilter, 1 process (the baseline): `OpusFilter(config).execute_steps()` in its venv, per language pair
   `remove_duplicates`, then `filter` with `LengthFilter`, `LengthRatioFilter` and `FastTextFilter`;
 - OpusFilter, `default_n_jobs: 2`: the same, with each `filter` step's files split in 2 parts filtered by 2 forked
