@@ -137,7 +137,9 @@ def test_every_option_of_every_command_has_help():
 
 def test_dash_o_is_the_output_folder_in_every_command():
     dash_o = {command: action for command, action in _options() if "-o" in action.option_strings}
-    assert {"curate run", "train run", "evaluate translate", "evaluate compare", "evaluate retention"} <= set(dash_o)
+    assert {"curate run", "train run", "evaluate translate", "evaluate compare", "evaluate retention",
+            *DASH_O_FILE} <= set(dash_o)
+    assert dash_o["train run"].dest == "output_dir" and dash_o["curate run"].dest == "output"
     for command, action in dash_o.items():
         assert action.dest in ("output", "output_dir"), command
         if command in DASH_O_FILE:

@@ -64,27 +64,6 @@ def test_train_flags_are_the_config_fields(tmp_path):
     assert [s.layers for s in config.stages] == ["bottom:1", "top:2"]
 
 
-def test_dash_o_is_the_command_result_in_every_group():
-    """`-o` names what the command produces, in every group and subcommand (sweep's training runs: --output-dir)."""
-    import argparse
-
-    from xplus.pipelines.cli import build_parser
-
-    def commands(parser, path=()):
-        for action in parser._actions:
-            if isinstance(action, argparse._SubParsersAction):
-                for name, sub in action.choices.items():
-                    yield from commands(sub, (*path, name))
-        yield path, parser
-
-    dash_o = {" ".join(path): next((a.dest for a in parser._actions if "-o" in a.option_strings), None)
-              for path, parser in commands(build_parser())}
-    dash_o = {command: dest for command, dest in dash_o.items() if dest}
-    assert dash_o["train sweep"] == "output" and dash_o["train sensitivity"] == "output"
-    assert dash_o["train run"] == "output_dir" and dash_o["curate run"] == "output"
-    assert set(dash_o.values()) <= {"output", "output_dir"}
-
-
 def test_gradient_sensitivity_on_flores_and_suggest(qwen3_dir, shared_data, tmp_path, capsys):
     output = tmp_path / "norms.json"
     assert main(["train", "sensitivity", "--model", str(qwen3_dir), "--flores", str(shared_data / "flores200"),
