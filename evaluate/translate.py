@@ -6,6 +6,9 @@ environment (`runs.score_run`), and the reports (`report`). Settings that change
 FLORES source, decoding, prompt) are recorded in `run.json`; a rerun with the same ones resumes from the
 cache, and one with other ones is refused unless `--overwrite`. `--limit` is not among them: sentence i is the
 same translation whatever the limit, so a larger limit extends the cache.
+
+The command's settings are one `TranslateSettings` (`translate_settings`), whose fields are its flags;
+`translate(settings)` is the whole command as a function.
 """
 
 from __future__ import annotations
