@@ -67,17 +67,22 @@ def test_a_field_type_change_changes_the_parsed_type():
         assert value == parsed and type(value) is type(parsed), annotation
 
 
-def without(cls: type, name: str) -> type:
-    """`cls` less its field `name` (the other fields, their annotations resolved, as they are)."""
-    hints = typing.get_type_hints(cls)
-    kept = [(f.name, hints[f.name], f) for f in dataclasses.fields(cls) if f.name != name]
-    return dataclasses.make_dataclass(f"{cls.__name__}Less", kept, frozen=True, kw_only=True)
+def remade(cls: type, drop: str = "", **annotations: type) -> type:
+    """A copy of the dataclass `cls` without its field `drop`, other fields' annotations replaced by `annotations`
+    (copies of the fields: `make_dataclass` would rename and retype the ones it is given)."""
+    hints = {**typing.get_type_hints(cls), **annotations}
+    kept = [(f.name, hints[f.name], dataclasses.field(default=f.default, default_factory=f.default_factory,
+                                                      metadata=f.metadata))
+            for f in dataclasses.fields(cls) if f.name != drop]
+    return dataclasses.make_dataclass(f"{cls.__name__}Copy", kept, frozen=True, kw_only=True)
 
 
 def test_removing_a_field_removes_its_flag():
-    _, actions = _parser(without(Sample, "ratio"))
+    _, actions = _parser(remade(Sample, drop="ratio"))
     assert "ratio" not in actions and "count" in actions
-    assert "ratio" in _parser(Sample)[1]
+    assert "ratio" in _parser(Sample)[1] and "ratio" in {f.name for f in dataclasses.fields(Sample)}
+    _, actions = _parser(remade(Sample, count=float))
+    assert actions["count"].type is float and _parser(Sample)[1]["count"].type is int
 
 
 def test_unset_flags_stay_none_and_booleans_can_be_turned_off():

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import typing
 from pathlib import Path
 
-from tests.curate.test_config_flags import without
+from tests.curate.test_config_flags import remade
 from xplus.curate.config_flags import add_config_flags, config_from_args, flag_name
 from xplus.evaluate.retention import RetentionSettings
 from xplus.evaluate.translate import add_translate_arguments
@@ -69,18 +68,16 @@ def test_a_translate_settings_change_changes_its_flag():
     add_translate_arguments(parser)
     assert "--comet-batch-size" in _flags(parser)
     fewer = argparse.ArgumentParser()
-    add_config_flags(fewer, without(TranslateSettings, "comet_batch_size"))
+    add_config_flags(fewer, remade(TranslateSettings, drop="comet_batch_size"))
     assert "--comet-batch-size" not in _flags(fewer) and "--batch-size" in _flags(fewer)
     argv = ["--model", "m", "--flores", "f", "-o", "o", "--batch-size", "4"]
     assert parser.parse_args(argv).batch_size == 4
-    hints = typing.get_type_hints(TranslateSettings)
-    retyped = dataclasses.make_dataclass("Retyped", [
-        (f.name, float if f.name == "batch_size" else hints[f.name], f) for f in dataclasses.fields(TranslateSettings)],
-        frozen=True, kw_only=True)
     changed = argparse.ArgumentParser()
-    add_config_flags(changed, retyped)
+    add_config_flags(changed, remade(TranslateSettings, batch_size=float))
     value = changed.parse_args(argv).batch_size
     assert value == 4.0 and isinstance(value, float)
+    settings = config_from_args(TranslateSettings, parser.parse_args(argv))  # the copy left the original as it was
+    assert settings.batch_size == 4 and isinstance(settings.batch_size, int)
 
 
 def test_flores_revision_reaches_the_flores_source(tmp_path, capsys):
