@@ -29,6 +29,8 @@ import numpy as np
 _MAX_UNIT = 101
 #: odd 64-bit multipliers mixing the three characters of a trigram and its line into one hash
 _MIX = tuple(np.uint64(m) for m in (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0x27D4EB2F165667C5))
+#: the buckets of the first count of trigram hashes (a 8 MB table; a bucket is shared by ~0.2 trigrams of a batch)
+_BUCKET_BITS = 20
 #: above every code point: separators between lines, one value each, equal to no character
 _SEPARATOR = 0x110000
 
@@ -85,10 +87,15 @@ class RepetitionFinder:
         if len(codes) > 2:
             mixed = (codes[:-2] * _MIX[0]) ^ (codes[1:-1] * _MIX[1]) ^ (codes[2:] * _MIX[2]) ^ (
                 line[:-2].astype(np.uint64) * _MIX[3])
-            order = np.argsort(mixed, kind="stable")
-            ranked = mixed[order]
+            # counted twice: in 2^20 buckets of the hash's top bits (cheap, but buckets are shared), then by the
+            # whole hash among the trigrams whose bucket holds enough (sorting only those)
+            bucket = (mixed >> np.uint64(64 - _BUCKET_BITS)).astype(np.intp)
+            crowded = np.flatnonzero(np.bincount(bucket, minlength=1 << _BUCKET_BITS)[bucket] > self.max_repeats)
+            ranked = mixed[crowded]
+            order = np.argsort(ranked)
+            ranked = ranked[order]
             repeats = self.max_repeats
-            flagged[line[order[np.flatnonzero(ranked[repeats:] == ranked[:-repeats])]]] = True
+            flagged[line[crowded[order[np.flatnonzero(ranked[repeats:] == ranked[:-repeats])]]]] = True
         return flagged.tolist()
 
     def may_repeat(self, text: str) -> bool:
