@@ -47,7 +47,7 @@ def candidates() -> dict[str, list[Setting]]:
         "consistency: repeated": [(f"max_repeats {r}", _consistency(repeated=True, max_repeats=r)) for r in (2, 3, 4)],
         "consistency: url_mismatch": [("on", _consistency(url_mismatch=True))],
         "consistency: number_mismatch": [(f"min_number {n}", _consistency(number_mismatch=True, min_number=n))
-                                         for n in (10, 100, 1000)],
+                                         for n in (10, 20, 30, 50, 100, 1000)],
         "untranslated: copied share": [(f"share {s}, words {w}", _untranslated(min_copied_share=s, min_copied_words=w))
                                        for s in (0.3, 0.5, 0.7, 0.8, 0.9, 1.0) for w in (1, 2, 3)],
         "untranslated: copied span": [(f"words {w}, p(source language) {p}",

@@ -14,10 +14,12 @@ length. `UntranslatedFilter` (on pairs whose two languages differ) has three rul
 - `untranslated_span` (a copied run): a run of the target's tokens (words, numbers) that stands in the source in
   the same order, holds at least `min_run_words` words, at least one lower-case word of `min_word_letters`+
   letters and no more capitalised words than those (`Room facilities: Klimaanlage`, `appeared first on`; a run in
-  title case or of capitalised words and numbers is a name or title, which translations keep: `Mont Ventoux`,
-  `Show Price per Night`), and that lid.176 gives the source's language with p >= `min_span_probability`: the
-  copied words of valid pairs are mostly names and terms in a third language (`velho do restelo`, `Buteo buteo`)
-  or international words. The run's word count goes to `metadata["copied_run"]`.
+  title case, of capitalised words and numbers or with an acronym is a name, title or term, which translations
+  keep: `Mont Ventoux`, `Show Price per Night`, `acute respiratory distress syndrome (ARDS)`), and that lid.176
+  gives the source's language with p >= `min_span_probability`: the copied words of valid pairs are mostly names
+  and terms in a third language (`velho do restelo`, `Buteo buteo`) or international words. A run that opens a
+  quotation is not counted (a quotation stays in its language). The run's word count goes to
+  `metadata["copied_run"]`.
 - `untranslated_copy` (a copied target): the target equals its source (case, spaces and punctuation aside) and is
   not a name (as for a run). Pair consistency's `identical` sees every copy, most of them product names in
   ParaCrawl, and flags by default; this one only the copies that are not names.
@@ -52,6 +54,7 @@ DEFAULT_MIN_WORD_LETTERS = 3
 
 _URL = regex.compile(r"(?i)\b(?:(?:https?|ftp)://|www\.)\S+|\S+@\S+\.\w+|\S+\.(?:com|org|net|html?)\b")
 _WORD = regex.compile(r"(?<![\p{L}\p{M}\p{N}])[\p{L}\p{M}]+(?![\p{L}\p{M}\p{N}])")
+_QUOTE = regex.compile(r"[\"“”«»„'‘’]")
 _TOKEN = regex.compile(r"[\p{L}\p{M}]+(?:[-'’][\p{L}\p{M}]+)*|\p{N}+")
 
 
@@ -82,17 +85,22 @@ def copied_words(source: str, target: str, min_letters: int = DEFAULT_MIN_WORD_L
 
 
 def _not_a_name(tokens: list[str], min_letters: int) -> bool:
-    """Whether copied tokens hold a lower-case word of `min_letters`+ letters, and no more capitalised words than
-    such words: `(0 replies)`, `Room facilities`, `appeared first on`, but not `Show Price per Night` or
-    `Hotel des Artistes` (title case: a name or title, which translations keep)."""
+    """Whether copied tokens hold a lower-case word of `min_letters`+ letters, no more capitalised words than such
+    words and no acronym: `(0 replies)`, `Room facilities`, `appeared first on`, but not `Show Price per Night` or
+    `Hotel des Artistes` (title case: a name or title, which translations keep), nor `severe acute respiratory
+    syndrome (SARS)` (a term with its acronym, which translations gloss: TICO-19)."""
     common = sum(_common(token, min_letters) for token in tokens)
-    return common > 0 and common >= sum(token[0].isupper() for token in tokens)
+    return common > 0 and common >= sum(token[0].isupper() for token in tokens) and not any(
+        sum(char.isupper() for char in token) >= 2 for token in tokens)
 
 
 def copied_span(source: str, target: str, min_letters: int = DEFAULT_MIN_WORD_LETTERS) -> list[str]:
     """The tokens (words, numbers) of the run of the target found in the same order in the source that is not a
-    name (`_not_a_name`) and has the most words; [] when there is none. URLs and e-mail addresses are left out."""
-    target_tokens = _TOKEN.findall(_without_urls(target))
+    name (`_not_a_name`) nor opens with a quotation mark (a quotation stays in its language), and has the most
+    words; [] when there is none. URLs and e-mail addresses are left out."""
+    text = _without_urls(target)
+    found = list(_TOKEN.finditer(text))
+    target_tokens = [match.group() for match in found]
     if not any(_common(token, min_letters) for token in target_tokens):
         return []
     source_tokens = _TOKEN.findall(_without_urls(source))
@@ -110,7 +118,8 @@ def copied_span(source: str, target: str, min_letters: int = DEFAULT_MIN_WORD_LE
                 length += 1
             run = target_tokens[i:i + length]
             words = sum(not token.isdigit() for token in run)
-            if words > best_words and _not_a_name(run, min_letters):
+            if words > best_words and _not_a_name(run, min_letters) and not _QUOTE.search(
+                    text, max(0, found[i].start() - 2), found[i].start()):
                 best, best_words = run, words
     return best
 

@@ -83,6 +83,12 @@ def test_untranslated_copies_dropped_here_flagged_by_consistency(source, target)
     # a name or term in a third language copied (lid.176 does not give English): valid pairs of ParaCrawl v3
     ("Read more about velho do restelo", "Weiterlesen über velho do restelo", "deu_Latn"),
     ("The click beetle Lacon querceus", "Der Schnellkäfer Lacon querceus", "deu_Latn"),
+    # English quoted (Global Voices)
+    ('There are errors in the certificate, such as: "to be benefitted from its scientific privileges".',
+     'Kuna makosa katika cheti, kwa mfano, “to be benefitted from its scientific privileges”.', "swh_Latn"),
+    # an English term glossed with its acronym (TICO-19)
+    ("Patients often develop acute respiratory distress syndrome (ARDS).",
+     "Wagonjwa mara nyingi hupata matatizo ya kupumua yaani acute respiratory distress syndrome (ARDS).", "swh_Latn"),
     ("Visit www.example.com/hotel-rooms for 20 rooms", "Besuchen Sie www.example.com/hotel-rooms für 20 Zimmer",
      "deu_Latn"),
     # a cognate or a kept technical word among translated ones
