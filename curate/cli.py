@@ -29,7 +29,7 @@ def add_parser(groups: argparse._SubParsersAction) -> argparse._SubParsersAction
     publish = commands.add_parser("publish", help="publish a finished run to the HF Hub (one commit)")
     publish.add_argument("run_dir", type=Path)
     publish.add_argument("--repo-id", required=True, help="ORG/NAME of the dataset repo")
-    publish.add_argument("--private", action="store_true")
+    publish.add_argument("--private", action="store_true", help="create the Hub dataset repo as private")
     publish.add_argument("--license", default="other", help="licence id for the card (e.g. cc-by-sa-4.0)")
     publish.add_argument("--folder", type=Path, help="where to build the Hub layout (default: RUN_DIR/hub)")
     publish.add_argument("--dry-run", action="store_true", help="build the folder and card, upload nothing")

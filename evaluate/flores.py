@@ -54,5 +54,5 @@ def flores_source(location: str, split: str = "devtest", revision: str | None = 
     root, else a Hub dataset id, which must come with a pinned `revision`."""
     if not Path(location).is_dir() and not revision:
         raise ValueError(f"{location!r} is no local directory, so it is read as a Hub dataset id, which "
-                         "needs a pinned revision (a commit hash): pass --revision")
+                         "needs a pinned revision (a commit hash): pass --flores-revision")
     return Flores.at(location, split, revision)

@@ -198,7 +198,8 @@ def add_parser(groups: argparse._SubParsersAction) -> argparse.ArgumentParser:
         description="Curate real TICO-19 en-sw (all six steps, a toy loss scorer trained on the fly), train a tiny "
                     "random Qwen3 layer-selectively and fully, evaluate before/after on held-out pairs, measure "
                     "retention on toy lm-eval items, and write comparison.md/json and plots.")
-    toy.add_argument("-o", "--output", type=Path, default=Path("xplus-runs/toy-end-to-end"), help="output folder")
+    toy.add_argument("-o", "--output", type=Path, default=Path("xplus-runs/toy-end-to-end"), metavar="DIR",
+                     help="output folder")
     toy.add_argument("--data", type=Path, help="TICO-19-like Moses folder (tico19-test.eng/.swa); default: "
                                                "$XPLUS_SHARED_DATA or ../shared/data, else the bundled sample")
     toy.add_argument("--flores", type=Path, help="a FLORES-200 folder to evaluate on instead of held-out pairs")
