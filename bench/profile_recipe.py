@@ -25,13 +25,10 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from curate_end_to_end import big_recipe, block_times  # noqa: E402
+from curate_end_to_end import STEPS, big_recipe, block_times  # noqa: E402
 
 from xplus.pipelines.cli import main as xplus  # noqa: E402
 from xplus.pipelines.shared_data import shared_data_dir  # noqa: E402
-
-DEFAULT_STEPS = ("steps:\n  clean: {}\n  length: {}\n  consistency: {}\n  dedup: {}\n  lid: {}\n"
-                 "  decontaminate: {}\n  template: {}\n")
 
 
 def recipe_with_defaults(work: Path, pairs: int) -> Path:
@@ -39,7 +36,7 @@ def recipe_with_defaults(work: Path, pairs: int) -> Path:
     recipe, _ = big_recipe(work, pairs)
     text = recipe.read_text().split("steps:\n")[0]
     output = "output:" + recipe.read_text().split("output:", 1)[1]
-    recipe.write_text(f"{text}flores: {shared_data_dir() / 'flores200'}\n{DEFAULT_STEPS}{output}")
+    recipe.write_text(f"{text}flores: {shared_data_dir() / 'flores200'}\n{STEPS}{output}")
     return recipe
 
 
