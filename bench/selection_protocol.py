@@ -16,6 +16,7 @@ after this change, next to OpusFilter's equivalent), and a precision vs valid-ke
 thresholds, ours and OpusFilter's (scores from OpusFilter's own filters in its venv, `bench/opusfilter_env.sh`).
 
 Usage: python bench/selection_protocol.py [--opusfilter-python .bench/opusfilter/bin/python] [--before kept.json]
+(the results: `--before bench/results/selection_protocol_before.json`, the pairs `BEFORE` names kept)
 """
 
 from __future__ import annotations
@@ -40,6 +41,11 @@ CHOOSE, HELD = ("ces", "deu", "fra"), ("spa", "hun")
 MAX_CHOOSE_COST, MAX_HELD_COST, MAX_FLORES_COST = 0.005, 0.01, 0.005
 MIN_REMOVED_PRECISION = 0.75
 RESULTS = Path(__file__).parent / "results"
+BEFORE = ('"Before" is `together()` of `bench/quality_paracrawl.py` run at commit 9fd0812 (the defaults tuned on all '
+          "10,000 pairs: LID p >= 0.4 without the evidence guard, `number_mismatch` from 10, `identical` dropping, no "
+          "untranslated rule), its kept indices passed with `--before` (`selection_protocol_before.json`). "
+          '"Flagged pairs dropped too" drops what the new defaults flag (`identical`, `url_mismatch`, '
+          "`untranslated_span`).")
 
 
 def flores_pairs() -> list:
@@ -294,14 +300,16 @@ def main() -> None:
     text = "\n".join([
         "# Selection protocol: rules chosen on en-cs/de/fr, confirmed on en-es/hu, FLORES, TICO-19, Tatoeba", "",
         f"Machine: {platform.processor() or platform.machine()}, Python {platform.python_version()}, "
-        f"{time.strftime('%Y-%m-%d')}. Command: `python bench/selection_protocol.py --before ...` (see its docstring). "
+        f"{time.strftime('%Y-%m-%d')}. Command: `python bench/selection_protocol.py --before "
+        "bench/results/selection_protocol_before.json`. "
         f"Labelled: ParaCrawl v3, {len(v3):,} pairs (" + ", ".join(f"{k} {totals[k]}" for k in sorted(totals))
         + "); unlabelled correct translations: " + ", ".join(f"{k} {v:,} pairs" for k, v in sizes.items()) + ".",
         "", f"Choose: the setting with the most bad pairs removed on cs/de/fr, at most {MAX_CHOOSE_COST:.1%} of V+F "
         f"lost on each and >= {MIN_REMOVED_PRECISION:.0%} of its removals bad. Confirm: default `drop` only if it "
         f"loses <= {MAX_HELD_COST:.0%} of V+F on es and on hu and <= {MAX_FLORES_COST:.1%} of every FLORES "
         "language; else `flag`. Each rule alone, after the cleaner.", "", *rows, "",
-        "## Steps 2-4 together on all 10,000 pairs, before and after, next to OpusFilter", "", *together_rows, "",
+        "## Steps 2-4 together on all 10,000 pairs, before and after, next to OpusFilter", "",
+        *([BEFORE, ""] if args.before else []), *together_rows, "",
         f"![precision vs valid kept]({args.out.with_suffix('.png').name})", "",
         "Decisions the protocol gives: " + ", ".join(f"{k}: {v}" for k, v in decisions.items()) + ".", ""])
     print(text)

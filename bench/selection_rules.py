@@ -26,7 +26,7 @@ UNTRANSLATED_OFF = {"min_copied_words": 0, "min_run_words": 0, "copied_targets":
 
 
 def _untranslated(**kwargs) -> Callable[[], list]:
-    return lambda: [UntranslatedFilter(**{**UNTRANSLATED_OFF, **kwargs})]
+    return lambda: [UntranslatedFilter(**{**UNTRANSLATED_OFF, **kwargs}, decision="drop")]
 
 
 def _lid(wrong: float, expected: float, evidence: int) -> Callable[[], list]:
@@ -63,5 +63,5 @@ def defaults_pipeline(drop_flagged: bool = False, min_evidence_words: int = DEFA
     """Steps 2-4 with the defaults, the untranslated-span rule after pair consistency; `drop_flagged` drops what the
     defaults flag."""
     decision = {"decision": "drop"} if drop_flagged else {}
-    return [Cleaner(), LengthRatioFilter(), ConsistencyFilter(**decision), UntranslatedFilter(),
+    return [Cleaner(), LengthRatioFilter(), ConsistencyFilter(**decision), UntranslatedFilter(**decision),
             SimHashDedup(SimHashConfig()), LanguageIdFilter(min_evidence_words=min_evidence_words)]

@@ -25,19 +25,21 @@ length. `UntranslatedFilter` (on pairs whose two languages differ) has three rul
   ParaCrawl, and flags by default; this one only the copies that are not names.
 
 The thresholds and each rule's default decision are chosen on part of the labelled ParaCrawl v3 data and confirmed
-on the rest (`bench/selection_protocol.py`, `bench/results/selection_protocol.md`).
+on the rest (`bench/selection_protocol.py`, `bench/results/selection_protocol.md`): the share and copy rules drop,
+copied spans are flagged (kept, with the reason in `metadata["flags"]`: `decision: drop` drops them).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from functools import cached_property
+from types import MappingProxyType
 
 import regex
 from datatrove.data import Document
 from datatrove.pipeline.writers.disk_base import DiskWriter
 
-from xplus.curate.batch_filter import DROP, REJECT_SCORE, BatchFilter
+from xplus.curate.batch_filter import FLAG, REJECT_SCORE, BatchFilter
 from xplus.curate.languages import get_language
 from xplus.curate.lid_model import FastTextLID, bundled_lid176_path
 from xplus.curate.record import SRC, TRG, mark_rejected, sides
@@ -49,7 +51,10 @@ COPY_REASON = "untranslated_copy"
 DEFAULT_MIN_COPIED_SHARE = 0.8
 DEFAULT_MIN_COPIED_WORDS = 2
 DEFAULT_MIN_RUN_WORDS = 2
-DEFAULT_MIN_SPAN_PROBABILITY = 0.7
+DEFAULT_MIN_SPAN_PROBABILITY = 0.5
+#: the protocol's decisions: copied spans are flagged (the setting chosen on en-cs/de/fr costs 0.55% of French
+#: FLORES lines, over the 0.5% a dropping default may cost), the share and copy rules drop
+DEFAULT_DECISION = MappingProxyType({SPAN_REASON: FLAG})
 DEFAULT_MIN_WORD_LETTERS = 3
 
 _URL = regex.compile(r"(?i)\b(?:(?:https?|ftp)://|www\.)\S+|\S+@\S+\.\w+|\S+\.(?:com|org|net|html?)\b")
@@ -147,7 +152,8 @@ class UntranslatedFilter(BatchFilter):
         batch_size: pairs per batch
         exclusion_writer: where dropped pairs go, e.g. `rejects_writer(run_dir, STEP)`
         decision: `drop`, `flag` to keep the pairs and record why in `metadata["flags"]` (see `BatchFilter`), or a
-            mapping per reason (`untranslated`, `untranslated_span`, `untranslated_copy`)
+            mapping per reason (`untranslated`, `untranslated_span`, `untranslated_copy`); by default spans are
+            flagged, the rest dropped
     """
 
     name = "🈂 Untranslated spans"
@@ -162,7 +168,7 @@ class UntranslatedFilter(BatchFilter):
         min_word_letters: int = DEFAULT_MIN_WORD_LETTERS,
         batch_size: int = 1000,
         exclusion_writer: DiskWriter | None = None,
-        decision: str | Mapping[str, str] = DROP,
+        decision: str | Mapping[str, str] = DEFAULT_DECISION,
     ):
         super().__init__(exclusion_writer, batch_size, decision)
         if not 0 < min_copied_share <= 1:
