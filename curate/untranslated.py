@@ -32,7 +32,7 @@ copied spans are flagged (kept, with the reason in `metadata["flags"]`: `decisio
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import cached_property
+from functools import cached_property, lru_cache
 from types import MappingProxyType
 
 import regex
@@ -63,8 +63,23 @@ _QUOTE = regex.compile(r"[\"“”«»„'‘’]")
 _TOKEN = regex.compile(r"[\p{L}\p{M}]+(?:[-'’][\p{L}\p{M}]+)*|\p{N}+")
 
 
+#: the tokens of the last texts seen (the rules tokenise the same two sides); callers never change the lists
+_tokens = lru_cache(maxsize=16)(_TOKEN.findall)
+
+
+def _may_hold_url(text: str) -> bool:
+    """False only when `_URL` cannot match: each of its forms needs `://`, `@`, or a `.` with `www.`, `.com`,
+    `.org`, `.net` or `.htm` in any case (none of their letters has another case form)."""
+    if "://" in text or "@" in text:
+        return True
+    if "." not in text:
+        return False
+    lower = text.lower()
+    return any(mark in lower for mark in ("www.", ".com", ".org", ".net", ".htm"))
+
+
 def _without_urls(text: str) -> str:
-    return _URL.sub(" ", text) if "." in text or "@" in text else text
+    return _URL.sub(" ", text) if _may_hold_url(text) else text
 
 
 def _words(text: str) -> list[str]:
@@ -104,15 +119,17 @@ def copied_span(source: str, target: str, min_letters: int = DEFAULT_MIN_WORD_LE
     name (`_not_a_name`) nor opens with a quotation mark (a quotation stays in its language), and has the most
     words; [] when there is none. URLs and e-mail addresses are left out."""
     text = _without_urls(target)
-    found = list(_TOKEN.finditer(text))
-    target_tokens = [match.group() for match in found]
-    if not any(_common(token, min_letters) for token in target_tokens):
+    target_tokens = _tokens(text)
+    common = {token for token in target_tokens if len(token) >= min_letters and token.islower()}
+    if not common:
         return []
-    source_tokens = _TOKEN.findall(_without_urls(source))
+    source_tokens = _tokens(_without_urls(source))
+    if common.isdisjoint(source_tokens):
+        return []  # a run that is not a name holds a common word, which would be in the source
     positions: dict[str, list[int]] = {}
     for p, token in enumerate(source_tokens):
         positions.setdefault(token, []).append(p)
-    best, best_words = [], 0
+    best, best_words, starts = [], 0, None
     for i, token in enumerate(target_tokens):
         for p in positions.get(token, ()):
             if i and p and target_tokens[i - 1] == source_tokens[p - 1]:
@@ -123,18 +140,19 @@ def copied_span(source: str, target: str, min_letters: int = DEFAULT_MIN_WORD_LE
                 length += 1
             run = target_tokens[i:i + length]
             words = sum(not token.isdigit() for token in run)
-            if words > best_words and _not_a_name(run, min_letters) and not _QUOTE.search(
-                    text, max(0, found[i].start() - 2), found[i].start()):
-                best, best_words = run, words
+            if words > best_words and _not_a_name(run, min_letters):
+                starts = starts or [match.start() for match in _TOKEN.finditer(text)]
+                if not _QUOTE.search(text, max(0, starts[i] - 2), starts[i]):
+                    best, best_words = run, words
     return best
 
 
 def copied_target(source: str, target: str, min_letters: int = DEFAULT_MIN_WORD_LETTERS) -> bool:
     """Whether the target is the source (tokens compared case-folded, spaces and punctuation aside) and is not a name
     (`_not_a_name`)."""
-    tokens = _TOKEN.findall(target)
-    return _not_a_name(tokens, min_letters) and [token.casefold() for token in tokens] == [
-        token.casefold() for token in _TOKEN.findall(source)]
+    tokens, source_tokens = _tokens(target), _tokens(source)
+    return len(tokens) == len(source_tokens) and _not_a_name(tokens, min_letters) and [
+        token.casefold() for token in tokens] == [token.casefold() for token in source_tokens]
 
 
 class UntranslatedFilter(BatchFilter):
