@@ -31,6 +31,7 @@ from xplus.curate.lid_model import (
     LABEL_SCHEMES,
     LID176,
     FastTextLID,
+    ModelLoadedInWorker,
     Prediction,
     bundled_lid176_path,
     infer_label_scheme,
@@ -69,7 +70,7 @@ def evidence_words(text: str) -> int | None:
     return len(_LOWER_WORD.findall(text)) if _CASED.search(text) else None
 
 
-class LanguageIdFilter(BatchFilter):
+class LanguageIdFilter(ModelLoadedInWorker, BatchFilter):
     """Drop pairs whose source or target is, by a fastText LID model, not in the language the record says.
 
     Models (`model`):
@@ -170,12 +171,6 @@ class LanguageIdFilter(BatchFilter):
         self.languages = tuple(normalize(code) for code in languages or ())
         self._labels: dict[str, str] = {}
         self._label_scripts: dict[str, tuple[str, ...]] = {}
-
-    def __getstate__(self) -> dict:
-        """Pickled without the loaded model (datatrove ships blocks to workers; each loads its own)."""
-        state = self.__dict__.copy()
-        state.pop("lid", None)
-        return state
 
     @cached_property
     def lid(self) -> FastTextLID:

@@ -134,6 +134,16 @@ class Prediction:
         return next((probability for other, probability in self.scores if other == label), 0.0)
 
 
+class ModelLoadedInWorker:
+    """For a block whose model is the cached property `lid`: pickled without it (datatrove ships blocks to
+    workers; each loads its own on first use)."""
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state.pop("lid", None)
+        return state
+
+
 class FastTextLID:
     """A fastText LID model file, its labels, and the predictions of a batch of lines, remembered per text.
 

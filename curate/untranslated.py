@@ -41,7 +41,7 @@ from datatrove.pipeline.writers.disk_base import DiskWriter
 
 from xplus.curate.batch_filter import FLAG, REJECT_SCORE, BatchFilter
 from xplus.curate.languages import get_language
-from xplus.curate.lid_model import FastTextLID, bundled_lid176_path
+from xplus.curate.lid_model import FastTextLID, ModelLoadedInWorker, bundled_lid176_path
 from xplus.curate.record import SRC, TRG, mark_rejected, sides
 
 STEP = "untranslated"
@@ -155,7 +155,7 @@ def copied_target(source: str, target: str, min_letters: int = DEFAULT_MIN_WORD_
         token.casefold() for token in tokens] == [token.casefold() for token in source_tokens]
 
 
-class UntranslatedFilter(BatchFilter):
+class UntranslatedFilter(ModelLoadedInWorker, BatchFilter):
     """Drop pairs whose target keeps the source's words untranslated: a large share of them, a run of them, or the
     whole source (see the module).
 
@@ -201,12 +201,6 @@ class UntranslatedFilter(BatchFilter):
         self.min_span_probability = min_span_probability
         self.copied_targets = copied_targets
         self.min_word_letters = min_word_letters
-
-    def __getstate__(self) -> dict:
-        """Pickled without the loaded model (datatrove ships blocks to workers; each loads its own)."""
-        state = self.__dict__.copy()
-        state.pop("lid", None)
-        return state
 
     @cached_property
     def lid(self) -> FastTextLID:
