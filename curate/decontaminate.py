@@ -14,9 +14,12 @@ release root, read by `xplus.curate.flores.Flores` in any of its layouts (FLORES
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Sequence
 from functools import lru_cache
+from itertools import chain
 from pathlib import Path
 
+import numpy as np
 import regex
 from datatrove.data import Document
 from datatrove.pipeline.writers.disk_base import DiskWriter
@@ -24,7 +27,7 @@ from datatrove.pipeline.writers.disk_base import DiskWriter
 from xplus.curate.batch_filter import BatchFilter
 from xplus.curate.flores import Flores
 from xplus.curate.record import languages, mark_rejected, sides
-from xplus.curate.segment import CHAR, mode_of, segment
+from xplus.curate.segment import CHAR, WORD, mode_of, segment
 
 STEP = "decontaminate"
 REASON = "decontamination"
@@ -63,8 +66,26 @@ def _units(text: str, mode: str) -> list[str]:
 _normalise_unit = lru_cache(maxsize=1 << 16)(_normalise)
 
 
-def _ngrams(units: list[str], n: int) -> list[int]:
-    return [hash("\x1f".join(units[i:i + n])) for i in range(len(units) - n + 1)]
+#: the multiplier of the n-gram hash (odd, so that no unit's hash is lost in the wrap at 2^64)
+_NGRAM_BASE = np.uint64(0x9E3779B97F4A7C15)
+
+
+def ngram_hashes(unit_lists: Sequence[list[str]], n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The hash of every n-gram of each list of units, and the index of the list it comes from. An n-gram's hash
+    is the polynomial of its units' `hash`es in `_NGRAM_BASE`, wrapping at 2^64 (computed for all lists at once;
+    windows that straddle two lists are left out)."""
+    lengths = np.fromiter(map(len, unit_lists), dtype=np.int64, count=len(unit_lists))
+    units = np.fromiter(map(hash, chain.from_iterable(unit_lists)), dtype=np.int64, count=int(lengths.sum()))
+    count = len(units) - n + 1
+    if count <= 0:
+        return np.zeros(0, dtype=np.uint64), np.zeros(0, dtype=np.int64)
+    units = units.view(np.uint64)
+    hashes = units[:count].copy()
+    for k in range(1, n):
+        hashes = hashes * _NGRAM_BASE + units[k:k + count]
+    owner = np.repeat(np.arange(len(unit_lists)), lengths)
+    inside = owner[:count] == owner[n - 1:]
+    return hashes[inside], owner[:count][inside]
 
 
 def flores_files(flores_dir: str | Path, splits: tuple[str, ...]) -> dict[str, dict[str, Path]]:
@@ -109,30 +130,60 @@ class FloresDecontaminator(BatchFilter):
         self._ngrams: set[int] = set()
 
     def _load(self) -> None:
-        self._sentences = set()
+        self._sentences, found = set(), []
         for split, files in flores_files(self.flores_dir, self.splits).items():
             for code in files:
                 mode = mode_of(code)
-                for line in Flores(self.flores_dir, split).lines(code):
-                    self._sentences.add(hash(_normalise(line)))
-                    self._ngrams.update(_ngrams(_units(line, mode), self.ngram[mode]))
+                lines = list(Flores(self.flores_dir, split).lines(code))
+                self._sentences.update(hash(_normalise(line)) for line in lines)
+                found.append(ngram_hashes([_units(line, mode) for line in lines], self.ngram[mode])[0])
+        self._ngrams = set(np.concatenate(found).tolist()) if found else set()
         self.stat_update("flores_sentences_indexed", value=len(self._sentences))
+
+    def _ngram_hits(self, texts: list[str], codes: list[str]) -> list[bool]:
+        """Whether each text shares an n-gram with FLORES (all texts at once, per segmentation)."""
+        hits = [False] * len(texts)
+        for mode in (WORD, CHAR):
+            chosen = [i for i, code in enumerate(codes) if mode_of(code) == mode]
+            if not chosen:
+                continue
+            hashes, owner = ngram_hashes([_units(texts[i], mode) for i in chosen], self.ngram[mode])
+            shared = np.fromiter(map(self._ngrams.__contains__, hashes.tolist()), dtype=bool, count=len(hashes))
+            for index in np.unique(owner[shared]).tolist():
+                hits[chosen[index]] = True
+        return hits
+
+    def _overlaps(self, texts: list[str], codes: list[str]) -> list[str | None]:
+        """How each text overlaps FLORES, or None: equal to a sentence, else sharing an n-gram (looked for, all
+        at once, only in the texts that equal no sentence)."""
+        found: list[str | None] = [
+            "equals a FLORES sentence" if hash(_normalise(text)) in self._sentences else None for text in texts]
+        rest = [i for i, how in enumerate(found) if how is None]
+        for i, shares in zip(rest, self._ngram_hits([texts[i] for i in rest], [codes[i] for i in rest]), strict=True):
+            if shares:
+                mode = mode_of(codes[i])
+                found[i] = f"shares a {self.ngram[mode]}-{'character' if mode == CHAR else 'word'} n-gram with FLORES"
+        return found
 
     def contamination(self, text: str, code: str) -> str | None:
         """How `text` overlaps FLORES, or None."""
-        if hash(_normalise(text)) in self._sentences:
-            return "equals a FLORES sentence"
-        mode = mode_of(code)
-        if any(h in self._ngrams for h in _ngrams(_units(text, mode), self.ngram[mode])):
-            return f"shares a {self.ngram[mode]}-{'character' if mode == CHAR else 'word'} n-gram with FLORES"
-        return None
-
-    def filter(self, doc: Document) -> bool | tuple[bool, str]:
         if self._sentences is None:
             self._load()
-        for side, text, code in zip(("source", "target"), sides(doc), languages(doc), strict=True):
-            if found := self.contamination(text, code):
-                self.stat_update(f"contaminated_{side}")
-                mark_rejected(doc, STEP, REASON, f"{side} {found} ({'/'.join(self.splits)})")
-                return False, REASON
-        return True
+        return self._overlaps([text], [code])[0]
+
+    def filter_batch(self, batch: list[Document]) -> list[bool | tuple[bool, str]]:
+        """Sources first, then the targets of the pairs their sources did not decide (as a pair at a time would)."""
+        if self._sentences is None:
+            self._load()
+        verdicts: list[bool | tuple[bool, str]] = [True] * len(batch)
+        undecided = list(range(len(batch)))
+        for index, side in enumerate(("source", "target")):
+            texts = [sides(batch[i])[index] for i in undecided]
+            overlaps = self._overlaps(texts, [languages(batch[i])[index] for i in undecided])
+            for i, found in zip(undecided, overlaps, strict=True):
+                if found:
+                    self.stat_update(f"contaminated_{side}")
+                    mark_rejected(batch[i], STEP, REASON, f"{side} {found} ({'/'.join(self.splits)})")
+                    verdicts[i] = (False, REASON)
+            undecided = [i for i in undecided if verdicts[i] is True]
+        return verdicts
