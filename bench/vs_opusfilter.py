@@ -58,8 +58,8 @@ OPUSFILTER_BASELINE = "OpusFilter remove_duplicates + filter (1 process)"
 EQUIVALENT_1 = "xplus steps 1, 3a, 3b, 4 (equivalent work), 1 task"
 EQUIVALENT_2 = "xplus steps 1, 3a, 3b, 4 (equivalent work), 2 tasks"
 LID_CACHE_OFF = "xplus LanguageIdFilter, prediction cache off"
-RECIPE_1 = ("xplus recipe's default CPU work (cleaner, length, consistency, dedup, LID, decontamination, rejects "
-            "written, templating), 1 task")
+RECIPE_1 = ("xplus recipe's default CPU work (cleaner, length, consistency, untranslated, dedup, LID, decontamination, "
+            "rejects written, templating), 1 task")
 #: what a worker of the 2-task run imports to unpickle its pipeline (preloaded by the forkserver)
 WORKER_MODULES = ("datatrove.executor", "xplus.curate.clean", "xplus.curate.consistency",
                   "xplus.curate.decontaminate", "xplus.curate.length", "xplus.curate.lid", "xplus.curate.template",
