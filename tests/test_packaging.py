@@ -31,6 +31,16 @@ def test_every_subpackage_is_listed_in_pyproject():
     assert found == listed
 
 
+def test_readme_architecture_names_every_module():
+    """The README's architecture section is drawn from the code: every module of the four packages is named
+    in it (a module added without its line there fails here)."""
+    readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Architecture", 1)[1].split("\n## ", 1)[0]
+    modules = {path.name for folder in PACKAGE_ROOTS for path in (REPO_ROOT / folder).rglob("*.py")
+               if path.name != "__init__.py"}
+    assert sorted(name for name in modules if name not in section) == []
+
+
 def test_our_evaluate_does_not_shadow_huggingface_evaluate():
     import xplus.evaluate
 
