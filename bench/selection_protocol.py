@@ -30,12 +30,13 @@ from collections import Counter
 from pathlib import Path
 
 from quality_paracrawl import GOOD, kept_indices, labelled_pairs, measure, opusfilter, opusfilter_on_docs
-from selection_rules import candidates, defaults_pipeline
+from selection_rules import candidates
 from vs_opusfilter import SHARED, opusfilter_python
 
 from xplus.curate.clean import Cleaner
 from xplus.curate.languages import RECIPE_LANGUAGES, normalize
 from xplus.curate.record import make_pair
+from xplus.curate.rules import rule_steps
 
 CHOOSE, HELD = ("ces", "deu", "fra"), ("spa", "hun")
 MAX_CHOOSE_COST, MAX_HELD_COST, MAX_FLORES_COST = 0.005, 0.01, 0.005
@@ -257,9 +258,9 @@ def together_table(v3: list, labels: list[str], python: Path, before: Path | Non
     rows = {}
     if before is not None:
         rows["xplus before (steps 2-4, previous defaults)"] = set(json.loads(before.read_text())["kept"])
-    rows["xplus after (steps 2-4 + untranslated, new defaults)"] = kept_indices(defaults_pipeline(), v3)
-    rows["xplus after, flagged pairs dropped too"] = kept_indices(defaults_pipeline(drop_flagged=True), v3)
-    rows["xplus after, LID without the evidence guard"] = kept_indices(defaults_pipeline(min_evidence_words=0), v3)
+    rows["xplus after (steps 2-4 + untranslated, new defaults)"] = kept_indices(rule_steps(), v3)
+    rows["xplus after, flagged pairs dropped too"] = kept_indices(rule_steps(drop_flagged=True), v3)
+    rows["xplus after, LID without the evidence guard"] = kept_indices(rule_steps(min_evidence_words=0), v3)
     rows["OpusFilter 3.3.1 (length + ratio, duplicates, LID)"] = opusfilter(v3, python)["2-4 together"]
     lines = ["| run | kept | " + " | ".join(f"{label} removed" for label in ("V", "F", "E", "MT", "T", "A", "L"))
              + " | precision (V+F of kept) | V+F kept |", "|---|---:|" + "---:|" * 9]

@@ -8,9 +8,7 @@ from lid_flores import LID_SWEEP
 
 from xplus.curate.clean import Cleaner
 from xplus.curate.consistency import ConsistencyFilter
-from xplus.curate.length import LengthRatioFilter
-from xplus.curate.lid import DEFAULT_MIN_EVIDENCE_WORDS, LanguageIdFilter
-from xplus.curate.simhash import SimHashConfig, SimHashDedup
+from xplus.curate.lid import LanguageIdFilter
 from xplus.curate.untranslated import UntranslatedFilter
 
 CONSISTENCY_OFF = {"identical": False, "only_symbols": False, "only_numbers": False, "repeated": False,
@@ -57,11 +55,3 @@ def candidates() -> dict[str, list[Setting]]:
         "LID": [(f"min_wrong {w}, max_expected {e}, evidence {m}", _lid(w, e, m)) for w, e in LID_SWEEP
                 for m in (0, 2, 3)],
     }
-
-
-def defaults_pipeline(drop_flagged: bool = False, min_evidence_words: int = DEFAULT_MIN_EVIDENCE_WORDS) -> list:
-    """Steps 2-4 with the defaults, the untranslated-span rule after pair consistency; `drop_flagged` drops what the
-    defaults flag."""
-    decision = {"decision": "drop"} if drop_flagged else {}
-    return [Cleaner(), LengthRatioFilter(), ConsistencyFilter(**decision), UntranslatedFilter(**decision),
-            SimHashDedup(SimHashConfig()), LanguageIdFilter(min_evidence_words=min_evidence_words)]

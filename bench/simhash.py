@@ -39,11 +39,17 @@ from pathlib import Path
 os.environ["POLARS_MAX_THREADS"] = "2"
 
 import numpy as np  # noqa: E402
-from simhash_data import dense_pairs, distinct, planted_copy, real_pairs, realistic_pairs  # noqa: E402
+from simhash_data import dense_pairs, planted_copy, real_pairs, realistic_pairs  # noqa: E402
 
 from xplus.curate.segment import CHAR, mode_of, segment  # noqa: E402
 from xplus.curate.simhash.decisions import Decision, decide, search_and_decide  # noqa: E402
-from xplus.curate.simhash.fingerprint import Fingerprints, SimHashConfig, fingerprint_batch, hamming  # noqa: E402
+from xplus.curate.simhash.fingerprint import (  # noqa: E402
+    Fingerprints,
+    SimHashConfig,
+    distinct_pairs,  # noqa: E402
+    fingerprint_batch,
+    hamming,
+)
 from xplus.curate.simhash.search import near_pairs  # noqa: E402
 
 KS = (3, 4, 5, 6, 7, 8)
@@ -57,7 +63,7 @@ def fingerprints(pairs, config: SimHashConfig):
 
 
 def evidence(pairs) -> list[str]:
-    unique = distinct(pairs)
+    unique = distinct_pairs(pairs)
     vocabulary = {False: sorted({w for p in unique for w in (p[0] + " " + p[1]).split()}),
                   True: sorted({c for p in unique for c in p[1] if mode_of(p[3]) == CHAR and not c.isspace()})}
     rng = random.Random(0)

@@ -13,7 +13,7 @@ import numpy as np
 
 from xplus.curate.languages import normalize
 from xplus.curate.segment import CHAR, mode_of, segment
-from xplus.curate.simhash.fingerprint import distinct_pairs as distinct  # bench/simhash.py imports it from here
+from xplus.curate.simhash.fingerprint import distinct_pairs
 from xplus.pipelines.shared_data import shared_data_dir
 
 SHARED = shared_data_dir() / "bitext"
@@ -76,7 +76,7 @@ def realistic_pairs(n: int, seed: int = 0, near_rate: float = 0.05) -> list[tupl
     sides, real words) of an earlier distinct pair, picked uniformly: each distinct pair has ~Poisson(near_rate)
     edited copies, so clusters stay small at any n and near pairs grow linearly with n.
     """
-    pairs = distinct(real_pairs())
+    pairs = distinct_pairs(real_pairs())
     vocabulary = {False: sorted({w for p in pairs for w in (p[0] + " " + p[1]).split()}),
                   True: sorted({c for p in pairs for c in p[1] if mode_of(p[3]) == CHAR and not c.isspace()})}
     streams = collections.defaultdict(list)  # every token of every text, per language: frequency-weighted

@@ -9,12 +9,10 @@ a rejects writer: a dropped pair keeps its step, reason and detail in its metada
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from datatrove.pipeline.base import PipelineStep
 
 from xplus.curate.clean import Cleaner
-from xplus.curate.consistency import DEFAULT_DECISION, ConsistencyFilter
+from xplus.curate.consistency import ConsistencyFilter
 from xplus.curate.length import LengthRatioFilter
 from xplus.curate.lid import (
     DEFAULT_MAX_EXPECTED_PROBABILITY,
@@ -29,10 +27,12 @@ from xplus.curate.untranslated import UntranslatedFilter
 def rule_steps(min_wrong_probability: float = DEFAULT_MIN_WRONG_PROBABILITY,
                max_expected_probability: float = DEFAULT_MAX_EXPECTED_PROBABILITY,
                min_evidence_words: int = DEFAULT_MIN_EVIDENCE_WORDS,
-               consistency_decision: str | Mapping[str, str] = DEFAULT_DECISION) -> list[PipelineStep]:
+               drop_flagged: bool = False) -> list[PipelineStep]:
     """Fresh blocks of steps 2-4 with the defaults; the arguments are those the benches sweep (the LID rule's
-    `LanguageIdFilter` arguments, and `ConsistencyFilter`'s `decision`: `drop` drops what the defaults flag)."""
+    `LanguageIdFilter` arguments, and `drop_flagged`: drop what pair consistency and the untranslated step flag by
+    default)."""
     lid = LanguageIdFilter(min_wrong_probability=min_wrong_probability,
                            max_expected_probability=max_expected_probability, min_evidence_words=min_evidence_words)
-    return [Cleaner(), LengthRatioFilter(), ConsistencyFilter(decision=consistency_decision), UntranslatedFilter(),
+    decision = {"decision": "drop"} if drop_flagged else {}
+    return [Cleaner(), LengthRatioFilter(), ConsistencyFilter(**decision), UntranslatedFilter(**decision),
             SimHashDedup(SimHashConfig()), lid]
