@@ -9,7 +9,10 @@ stages, each only for the lines the previous one could not clear:
    characters written `m + 1` times in a row. Powers of a 1- or 2-character `w` are found by a regex that tries
    2 lengths per position; for a longer `w`, the 3-character prefix of `w` occurs `m + 1` times, so the line
    needs a trigram that often (counted with `collections.Counter` over `zip`), and then one of its occurrences
-   must start `w` repeated (checked with string comparisons from each occurrence to a later one);
+   must start `w` repeated (checked with string comparisons from each occurrence to a later one). For a batch
+   (`search_many`, what pair consistency calls) the same condition is first checked for all lines at once with
+   numpy: runs of equal characters at distance 1 and 2, and a trigram recurring at `m` equal steps of at most
+   101 (`w`'s prefix at the start of each copy); only the lines it cannot clear are looked at one by one;
 2. the candidate starts of the unit in the original line (a prefix that recurs at the start of the next copy);
 3. the pattern itself, matched at those starts in order: the first match is `search`'s.
 
@@ -69,8 +72,8 @@ class RepetitionFinder:
     def may_repeat_many(self, texts: Sequence[str]) -> list[bool]:
         """For each text, False only when `may_repeat` is False: its text without spaces has no 1- or
         2-character word written `max_repeats + 1` times in a row (runs of equal characters at distance 1
-        and 2) and no trigram written that often (counted by a 64-bit hash of trigram and line: a collision
-        can only add a text). Texts are joined with a separator that equals no character."""
+        and 2) and no trigram that recurs at `max_repeats` equal steps of at most 101 (`_trigram_powers`).
+        Texts are joined with a separator that equals no character."""
         if not texts:
             return []
         squeezed = [text.replace(" ", "") for text in texts]
@@ -85,18 +88,32 @@ class RepetitionFinder:
             run = self.max_repeats * period
             flagged[line[np.flatnonzero(equal[run:] - equal[:-run] == run)]] = True
         if len(codes) > 2:
-            mixed = (codes[:-2] * _MIX[0]) ^ (codes[1:-1] * _MIX[1]) ^ (codes[2:] * _MIX[2]) ^ (
-                line[:-2].astype(np.uint64) * _MIX[3])
-            # counted twice: in 2^20 buckets of the hash's top bits (cheap, but buckets are shared), then by the
-            # whole hash among the trigrams whose bucket holds enough (sorting only those)
-            bucket = (mixed >> np.uint64(64 - _BUCKET_BITS)).astype(np.intp)
-            crowded = np.flatnonzero(np.bincount(bucket, minlength=1 << _BUCKET_BITS)[bucket] > self.max_repeats)
-            ranked = mixed[crowded]
-            order = np.argsort(ranked)
-            ranked = ranked[order]
-            repeats = self.max_repeats
-            flagged[line[crowded[order[np.flatnonzero(ranked[repeats:] == ranked[:-repeats])]]]] = True
+            flagged[line[self._trigram_powers(codes, line)]] = True
         return flagged.tolist()
+
+    def _trigram_powers(self, codes: np.ndarray, line: np.ndarray) -> np.ndarray:
+        """Positions x whose trigram recurs at x + p, x + 2p ... x + max_repeats * p for some p <= 101: where a
+        word of 3+ characters written `max_repeats + 1` times in a row can start. Only trigrams written that often
+        in their line qualify (counted first in 2^20 buckets of a 64-bit hash of trigram and line: shared buckets
+        and collisions only add candidates); their later occurrences within 101 characters give the periods."""
+        mixed = (codes[:-2] * _MIX[0]) ^ (codes[1:-1] * _MIX[1]) ^ (codes[2:] * _MIX[2]) ^ (
+            line[:-2].astype(np.uint64) * _MIX[3])
+        bucket = (mixed >> np.uint64(64 - _BUCKET_BITS)).astype(np.intp)
+        crowded = np.flatnonzero(np.bincount(bucket, minlength=1 << _BUCKET_BITS)[bucket] > self.max_repeats)
+        order = crowded[np.argsort(mixed[crowded], kind="stable")]  # each trigram's positions together, ascending
+        keys, found = mixed[order], []
+        for ahead in range(1, len(order)):
+            period = order[ahead:] - order[:-ahead]
+            near = (keys[ahead:] == keys[:-ahead]) & (period <= _MAX_UNIT)
+            if not near.any():
+                break  # positions ascend within a trigram: later ones are farther still
+            starts, period = order[:-ahead][near], period[near]
+            recurs = np.ones(len(starts), dtype=bool)
+            for copy in range(2, self.max_repeats + 1):
+                at = starts + copy * period
+                recurs &= (at < len(mixed)) & (mixed[np.minimum(at, len(mixed) - 1)] == mixed[starts])
+            found.append(starts[recurs])
+        return np.concatenate(found) if found else np.zeros(0, dtype=np.intp)
 
     def may_repeat(self, text: str) -> bool:
         """False only when no match can exist: the line without spaces holds no `w` written `max_repeats + 1`
