@@ -32,7 +32,8 @@ import numpy as np
 _MAX_UNIT = 101
 #: odd 64-bit multipliers mixing the three characters of a trigram and its line into one hash
 _MIX = tuple(np.uint64(m) for m in (0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9, 0x27D4EB2F165667C5))
-#: the buckets of the first count of trigram hashes (a 8 MB table; a bucket is shared by ~0.2 trigrams of a batch)
+#: the most buckets of the first count of trigram hashes (an 8 MB table for a batch of 1000 pairs; a smaller input
+#: gets a smaller table, with at least 4 buckets a trigram, so a bucket is shared by a quarter of a trigram or less)
 _BUCKET_BITS = 20
 #: above every code point: separators between lines, one value each, equal to no character
 _SEPARATOR = 0x110000
@@ -94,12 +95,13 @@ class RepetitionFinder:
     def _trigram_powers(self, codes: np.ndarray, line: np.ndarray) -> np.ndarray:
         """Positions x whose trigram recurs at x + p, x + 2p ... x + max_repeats * p for some p <= 101: where a
         word of 3+ characters written `max_repeats + 1` times in a row can start. Only trigrams written that often
-        in their line qualify (counted first in 2^20 buckets of a 64-bit hash of trigram and line: shared buckets
+        in their line qualify (counted first in up to 2^20 buckets of a 64-bit hash of trigram and line: shared buckets
         and collisions only add candidates); their later occurrences within 101 characters give the periods."""
         mixed = (codes[:-2] * _MIX[0]) ^ (codes[1:-1] * _MIX[1]) ^ (codes[2:] * _MIX[2]) ^ (
             line[:-2].astype(np.uint64) * _MIX[3])
-        bucket = (mixed >> np.uint64(64 - _BUCKET_BITS)).astype(np.intp)
-        crowded = np.flatnonzero(np.bincount(bucket, minlength=1 << _BUCKET_BITS)[bucket] > self.max_repeats)
+        bits = min(_BUCKET_BITS, (4 * len(mixed)).bit_length())
+        bucket = (mixed >> np.uint64(64 - bits)).astype(np.intp)
+        crowded = np.flatnonzero(np.bincount(bucket, minlength=1 << bits)[bucket] > self.max_repeats)
         order = crowded[np.argsort(mixed[crowded], kind="stable")]  # each trigram's positions together, ascending
         keys, found = mixed[order], []
         for ahead in range(1, len(order)):
