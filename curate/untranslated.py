@@ -120,7 +120,7 @@ def copied_span(source: str, target: str, min_letters: int = DEFAULT_MIN_WORD_LE
     words; [] when there is none. URLs and e-mail addresses are left out."""
     text = _without_urls(target)
     target_tokens = _tokens(text)
-    common = {token for token in target_tokens if len(token) >= min_letters and token.islower()}
+    common = {token for token in target_tokens if _common(token, min_letters)}
     if not common:
         return []
     source_tokens = _tokens(_without_urls(source))
